@@ -1,0 +1,41 @@
+# The menu: `make dev` runs the product, `make test` runs the tests; both set up what they need.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PYTHON_RUNTIME := python$(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+export SAM_CLI_TELEMETRY := 0
+
+.PHONY: dev test lint build check migrate bench deploy clean
+
+$(VENV)/.installed: requirements-dev.txt layers/requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+dev: $(VENV)/.installed  ## the whole stack on this machine: API, S3 bucket with import, MySQL
+	$(BIN)/python -m devstack
+
+test: $(VENV)/.installed  ## every test, against the local MariaDB/MySQL (a throwaway database)
+	$(BIN)/pytest
+
+lint: $(VENV)/.installed  ## template checks (cfn-lint through SAM)
+	$(BIN)/sam validate --lint
+
+build: $(VENV)/.installed  ## sam build with this machine's Python (deploys build with python3.13: see README)
+	$(BIN)/sam build --parameter-overrides PythonRuntime=$(PYTHON_RUNTIME)
+
+check: lint test build
+
+migrate: $(VENV)/.installed  ## apply the schema migrations to DB_NAME (default: people), creating it if missing
+	PYTHONPATH=layers $(BIN)/python -m people_api.migrations --create-database
+
+bench: $(VENV)/.installed  ## the CSV import benchmark (bench/README in the main README)
+	$(BIN)/python bench/import_benchmark.py
+
+deploy: $(VENV)/.installed  ## build for python3.13/arm64 (needs python3.13 or Docker) and deploy
+	$(BIN)/sam build
+	$(BIN)/sam deploy
+
+clean:
+	rm -rf .aws-sam .pytest_cache

@@ -1,0 +1,1 @@
+"""Shared code of the People API: one Lambda layer for every function."""

@@ -1,0 +1,107 @@
+"""What every API function shares: the resolver, its error answers, query types and JSON shapes."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from http import HTTPStatus
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.params import Query
+
+from people_api.db import DatabaseUnavailable
+from people_api.paging import DEFAULT_LIMIT, MAX_LIMIT, InvalidCursor, Page
+from people_api.people_store import PersonExists, PersonNotFound
+from people_api.person import PersonInvalid, StoredPerson
+
+MAX_BODY_BYTES = 16 * 1024
+DATABASE_RETRY_AFTER_SECONDS = 5
+
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Page size")]
+Cursor = Annotated[str | None, Query(max_length=200, description="`next_cursor` of the previous page")]
+__all__ = ["DEFAULT_LIMIT", "Cursor", "Limit", "make_resolver", "json_object_body", "people_json"]
+
+
+class BadRequest(Exception):
+    def __init__(self, message: str, status: HTTPStatus = HTTPStatus.BAD_REQUEST):
+        super().__init__(message)
+        self.status = status
+
+
+class NotFound(LookupError):
+    """Something other than a person is missing (an import, say)."""
+
+
+def error_response(status: HTTPStatus, message: str, errors: list[dict] | None = None, **headers: str) -> Response:
+    body: dict[str, Any] = {"message": message}
+    if errors is not None:
+        body["errors"] = errors
+    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=body, headers=headers)
+
+
+def make_resolver() -> APIGatewayRestResolver:
+    """A REST API resolver that answers every known error as JSON with a `message`."""
+    app = APIGatewayRestResolver(enable_validation=True)
+
+    @app.exception_handler(RequestValidationError)
+    def invalid_request(error: RequestValidationError) -> Response:
+        problems = [{"field": str(e["loc"][-1]), "message": e["msg"]} for e in error.errors()]
+        in_path = any(e["loc"][0] == "path" for e in error.errors())
+        status = HTTPStatus.BAD_REQUEST if in_path else HTTPStatus.UNPROCESSABLE_ENTITY
+        return error_response(status, "the request's parameters are not valid", problems)
+
+    @app.exception_handler(PersonInvalid)
+    def invalid_person(error: PersonInvalid) -> Response:
+        problems = [{"field": e.field, "message": e.message} for e in error.errors]
+        return error_response(HTTPStatus.UNPROCESSABLE_ENTITY, "the person is not valid", problems)
+
+    @app.exception_handler(BadRequest)
+    def bad_request(error: BadRequest) -> Response:
+        return error_response(error.status, str(error))
+
+    @app.exception_handler(InvalidCursor)
+    def invalid_cursor(error: InvalidCursor) -> Response:
+        return error_response(HTTPStatus.BAD_REQUEST, str(error))
+
+    @app.exception_handler([PersonNotFound, NotFound])
+    def not_found(error: LookupError) -> Response:
+        return error_response(HTTPStatus.NOT_FOUND, str(error))
+
+    @app.exception_handler(PersonExists)
+    def conflict(error: PersonExists) -> Response:
+        return error_response(HTTPStatus.CONFLICT, str(error))
+
+    @app.exception_handler(DatabaseUnavailable)
+    def unavailable(error: DatabaseUnavailable) -> Response:
+        return error_response(
+            HTTPStatus.SERVICE_UNAVAILABLE, str(error), **{"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)}
+        )
+
+    @app.not_found
+    def no_route(_error: Exception) -> Response:
+        return error_response(HTTPStatus.NOT_FOUND, "no such route")
+
+    return app
+
+
+def json_object_body(app: APIGatewayRestResolver) -> dict[str, Any]:
+    """The request body as a JSON object, or BadRequest (400, or 413 past MAX_BODY_BYTES)."""
+    event = app.current_event
+    raw = event.decoded_body or ""
+    size = len(raw.encode()) if isinstance(raw, str) else len(raw)
+    if size > MAX_BODY_BYTES:
+        raise BadRequest(f"the body is {size} bytes; the limit is {MAX_BODY_BYTES}", HTTPStatus.REQUEST_ENTITY_TOO_LARGE)
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        raise BadRequest("the body is not valid JSON") from None
+    if not isinstance(body, dict):
+        raise BadRequest("the body must be a JSON object")
+    return body
+
+
+def people_json(page: Page, today: date) -> dict[str, Any]:
+    people: list[StoredPerson] = page.items
+    return {"people": [person.as_json(today) for person in people], "next_cursor": page.next_cursor}

@@ -1,0 +1,122 @@
+"""Versioned, idempotent schema migrations, for MySQL 8 and MariaDB 10.11.
+
+Run by the local stack and the tests, by `python -m people_api.migrations`, and in
+AWS by the Migrate function. Each version runs once, under a named lock so that
+concurrent runners wait for each other.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import pymysql
+
+from people_api.config import DatabaseSettings, database_settings
+from people_api.db import connect
+
+MIGRATIONS: dict[int, tuple[str, ...]] = {
+    1: (
+        """
+        CREATE TABLE IF NOT EXISTS people (
+            id INT NOT NULL AUTO_INCREMENT,
+            first_name VARCHAR(100) NULL,
+            last_name VARCHAR(100) NULL,
+            last_name_key VARCHAR(300) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NULL,
+            age TINYINT UNSIGNED NULL,
+            github_account VARCHAR(39) NULL,
+            third_grade_graduation DATE NULL,
+            PRIMARY KEY (id),
+            KEY people_by_age (age, id),
+            KEY people_by_graduation (age, third_grade_graduation),
+            KEY people_by_last_name (last_name_key, id)
+        ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci
+        """,
+    ),
+    2: (
+        """
+        CREATE TABLE IF NOT EXISTS imports (
+            id INT NOT NULL AUTO_INCREMENT,
+            bucket VARCHAR(63) NOT NULL,
+            object_key VARCHAR(1024) NOT NULL,
+            object_key_hash CHAR(64) CHARACTER SET ascii NOT NULL,
+            etag VARCHAR(64) CHARACTER SET ascii NOT NULL,
+            version_id VARCHAR(1024) NULL,
+            size_bytes BIGINT NOT NULL,
+            status VARCHAR(16) CHARACTER SET ascii NOT NULL,
+            message VARCHAR(1000) NULL,
+            rows_read INT NOT NULL DEFAULT 0,
+            rows_inserted INT NOT NULL DEFAULT 0,
+            rows_duplicate INT NOT NULL DEFAULT 0,
+            rows_rejected INT NOT NULL DEFAULT 0,
+            row_errors LONGTEXT NULL,
+            attempts INT NOT NULL DEFAULT 0,
+            report_key VARCHAR(1100) NULL,
+            created_at DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
+            started_at DATETIME(3) NULL,
+            finished_at DATETIME(3) NULL,
+            PRIMARY KEY (id),
+            UNIQUE KEY imports_by_object (bucket, object_key_hash, etag)
+        ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci
+        """,
+    ),
+}
+
+_LOCK_NAME = "people_api.migrations"
+_LOCK_TIMEOUT_SECONDS = 60
+
+
+def migrate(conn: pymysql.Connection) -> list[int]:
+    """Apply every version not yet applied; return the versions applied now."""
+    with conn.cursor() as cur:
+        cur.execute("SELECT GET_LOCK(%s, %s)", (_LOCK_NAME, _LOCK_TIMEOUT_SECONDS))
+        if cur.fetchone()[0] != 1:
+            raise TimeoutError("another migration holds the lock")
+        try:
+            cur.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                " version INT NOT NULL PRIMARY KEY,"
+                " applied_at DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3))"
+            )
+            cur.execute("SELECT version FROM schema_migrations")
+            done = {version for (version,) in cur.fetchall()}
+            applied = []
+            for version, statements in sorted(MIGRATIONS.items()):
+                if version in done:
+                    continue
+                for statement in statements:
+                    cur.execute(statement)
+                cur.execute("INSERT INTO schema_migrations (version) VALUES (%s)", (version,))
+                applied.append(version)
+            return applied
+        finally:
+            cur.execute("DO RELEASE_LOCK(%s)", (_LOCK_NAME,))
+
+
+def create_database(settings: DatabaseSettings) -> None:
+    """CREATE DATABASE IF NOT EXISTS, for a local server (in AWS the stack's RDS has one)."""
+    conn = connect(settings, database=None)
+    try:
+        with conn.cursor() as cur:
+            name = settings.database.replace("`", "``")
+            cur.execute(f"CREATE DATABASE IF NOT EXISTS `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
+    finally:
+        conn.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Apply the People API schema migrations to DB_NAME.")
+    parser.add_argument("--create-database", action="store_true", help="create DB_NAME first if it is missing")
+    args = parser.parse_args()
+    settings = database_settings()
+    if args.create_database:
+        create_database(settings)
+    conn = connect(settings)
+    try:
+        applied = migrate(conn)
+    finally:
+        conn.close()
+    print(f"{settings.database}: applied {applied or 'nothing'}; schema at version {max(MIGRATIONS)}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,6 @@
+"""Logger and metrics shared by every function (service name from POWERTOOLS_SERVICE_NAME)."""
+
+from aws_lambda_powertools import Logger, Metrics
+
+logger = Logger(log_uncaught_exceptions=True)
+metrics = Metrics(namespace="PeopleApi")

@@ -1,0 +1,149 @@
+"""SQL for the people table. Every query is parameterised and index-backed."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pymysql
+
+from people_api import db
+from people_api.paging import Page, decode_cursor, encode_cursor, page_of
+from people_api.person import NewPerson, StoredPerson, inferred_age, last_name_key, latest_graduation_for_age
+
+COLUMNS = "id, first_name, last_name, age, github_account, third_grade_graduation"
+INSERT_COLUMNS = "id, first_name, last_name, last_name_key, age, github_account, third_grade_graduation"
+_DUPLICATE_KEY = 1062
+
+
+class PersonNotFound(LookupError):
+    pass
+
+
+class PersonExists(ValueError):
+    pass
+
+
+def insert_row(person: NewPerson) -> tuple:
+    """The values of INSERT_COLUMNS for a person."""
+    return (
+        person.id,
+        person.first_name,
+        person.last_name,
+        last_name_key(person.last_name),
+        person.age,
+        person.github_account,
+        person.third_grade_graduation,
+    )
+
+
+def add_person(person: NewPerson) -> int:
+    """Insert a person; return its id. An id already taken raises PersonExists, changing nothing."""
+    try:
+        with db.cursor() as cur:
+            cur.execute(f"INSERT INTO people ({INSERT_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s)", insert_row(person))
+            return cur.lastrowid
+    except pymysql.err.IntegrityError as error:
+        if error.args[0] == _DUPLICATE_KEY:
+            raise PersonExists(f"a person with id {person.id} already exists") from error
+        raise
+
+
+def person_by_id(person_id: int) -> StoredPerson:
+    with db.cursor() as cur:
+        cur.execute(f"SELECT {COLUMNS} FROM people WHERE id = %s", (person_id,))
+        row = cur.fetchone()
+    if row is None:
+        raise PersonNotFound(f"no person has id {person_id}")
+    return StoredPerson(*row)
+
+
+def people_by_id(limit: int, cursor: str | None = None) -> Page:
+    """People ordered by id."""
+    (after_id,) = decode_cursor(cursor, "people", 1) if cursor else (0,)
+    with db.cursor() as cur:
+        cur.execute(f"SELECT {COLUMNS} FROM people WHERE id > %s ORDER BY id LIMIT %s", (after_id, limit + 1))
+        rows = [StoredPerson(*row) for row in cur.fetchall()]
+    return page_of(rows, limit, lambda last: encode_cursor("people", last.id))
+
+
+def ids_by_last_name(last_name: str, limit: int, cursor: str | None = None) -> Page:
+    """Ids of the people with this last name, case-insensitively, ordered by id."""
+    (after_id,) = decode_cursor(cursor, "lastname", 1) if cursor else (0,)
+    with db.cursor() as cur:
+        cur.execute(
+            "SELECT id FROM people WHERE last_name_key = %s AND id > %s ORDER BY id LIMIT %s",
+            (last_name_key(last_name), after_id, limit + 1),
+        )
+        ids = [person_id for (person_id,) in cur.fetchall()]
+    return page_of(ids, limit, lambda last: encode_cursor("lastname", last))
+
+
+def people_by_age(limit: int, today: date, cursor: str | None = None) -> Page:
+    """People youngest first by their age, stated or inferred as of `today`; ties by id.
+
+    The inferred age changes with the date, so no column can hold it. Instead this
+    merges index range scans: stated ages in (age, id) order; graduation dates
+    newest first, which is inferred age order, each age being a one-year range of
+    dates whose rows are then ordered by id; and last, people with neither.
+    """
+    after_age, after_id = decode_cursor(cursor, "age", 2) if cursor else (-1, 0)
+    with db.cursor() as cur:
+        if after_age is None:
+            rows = _without_age(cur, after_id, limit + 1)
+        else:
+            rows = _with_age(cur, after_age, after_id, limit + 1, today)
+            if len(rows) <= limit:
+                rows += _without_age(cur, 0, limit + 1 - len(rows))
+    return page_of(rows, limit, lambda last: encode_cursor("age", last.effective_age(today), last.id))
+
+
+def _with_age(cur, after_age: int, after_id: int, count: int, today: date) -> list[StoredPerson]:
+    def key(person: StoredPerson) -> tuple[int, int]:
+        return person.effective_age(today), person.id
+
+    cur.execute(
+        f"SELECT {COLUMNS} FROM people WHERE age >= %s AND (age > %s OR id > %s) ORDER BY age, id LIMIT %s",
+        (max(after_age, 0), after_age, after_id, count),
+    )
+    candidates = [StoredPerson(*row) for row in cur.fetchall()]
+    if after_age >= 0:
+        candidates += _inferred_of_age(cur, after_age, after_id, count, today)
+        older_than = latest_graduation_for_age(after_age + 1, today)
+    else:
+        older_than = None
+    older = _inferred_newest_first(cur, older_than, count)
+    if len(older) == count:
+        # The last age reached may have more rows, with smaller ids: fetch that age in id order.
+        last_age = inferred_age(older[-1].third_grade_graduation, today)
+        older = [p for p in older if key(p)[0] != last_age]
+        older += _inferred_of_age(cur, last_age, 0, count, today)
+    return sorted(candidates + older, key=key)[:count]
+
+
+def _inferred_of_age(cur, age: int, after_id: int, count: int, today: date) -> list[StoredPerson]:
+    """People without a stated age whose graduation date gives them this inferred age."""
+    newest = latest_graduation_for_age(age, today) if age > 0 else date.max
+    cur.execute(
+        f"SELECT {COLUMNS} FROM people WHERE age IS NULL"
+        " AND third_grade_graduation > %s AND third_grade_graduation <= %s AND id > %s ORDER BY id LIMIT %s",
+        (latest_graduation_for_age(age + 1, today), newest, after_id, count),
+    )
+    return [StoredPerson(*row) for row in cur.fetchall()]
+
+
+def _inferred_newest_first(cur, on_or_before: date | None, count: int) -> list[StoredPerson]:
+    cur.execute(
+        f"SELECT {COLUMNS} FROM people WHERE age IS NULL AND third_grade_graduation <= %s"
+        " ORDER BY third_grade_graduation DESC LIMIT %s",
+        (on_or_before or date.max, count),
+    )
+    return [StoredPerson(*row) for row in cur.fetchall()]
+
+
+def _without_age(cur, after_id: int, count: int) -> list[StoredPerson]:
+    cur.execute(
+        f"SELECT {COLUMNS} FROM people WHERE age IS NULL AND third_grade_graduation IS NULL"
+        " AND id > %s ORDER BY id LIMIT %s",
+        (after_id, count),
+    )
+    return [StoredPerson(*row) for row in cur.fetchall()]

@@ -1,0 +1,280 @@
+"""The person: its fields, the rules every entry point applies, and age inference.
+
+`clean_person` is the one implementation of the rules. `POST /people` reaches it
+through `person_from_json`, the CSV import calls it once per row.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from functools import lru_cache
+from typing import Any, NamedTuple
+
+FIELDS = ("id", "first_name", "last_name", "age", "github_account", "third_grade_graduation")
+CSV_HEADERS = {
+    "ID": "id",
+    "First": "first_name",
+    "Last": "last_name",
+    "Age": "age",
+    "GithubAcct": "github_account",
+    "Date of 3rd Grade Graduation": "third_grade_graduation",
+}
+OUTPUT_ONLY_FIELDS = ("age_inferred",)
+
+MAX_ID = 2**31 - 1
+MAX_NAME_LENGTH = 100
+MAX_AGE = 150
+THIRD_GRADE_AGE = 9
+EARLIEST_GRADUATION = date(1900, 1, 1)
+GRADUATION_YEARS_AHEAD = 10
+
+_GITHUB_ACCOUNT = re.compile(r"[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*")
+_US_DATE = re.compile(r"([0-9]{1,2})/([0-9]{1,2})/([0-9]{4}|[0-9]{2})")
+_ISO_DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
+
+
+@dataclass(frozen=True, slots=True)
+class FieldError:
+    field: str
+    message: str
+
+
+class PersonInvalid(ValueError):
+    """One or more fields break the rules; `errors` names each field and why."""
+
+    def __init__(self, errors: list[FieldError]):
+        super().__init__("; ".join(f"{e.field}: {e.message}" for e in errors))
+        self.errors = errors
+
+
+class NewPerson(NamedTuple):
+    """A person that passed the rules, ready to be stored (`id` None: assigned by the database)."""
+
+    id: int | None
+    first_name: str | None
+    last_name: str | None
+    age: int | None
+    github_account: str | None
+    third_grade_graduation: date | None
+
+
+def utc_today() -> date:
+    return datetime.now(timezone.utc).date()
+
+
+def clean_person(
+    raw_id: Any,
+    first_name: Any,
+    last_name: Any,
+    age: Any,
+    github_account: Any,
+    third_grade_graduation: Any,
+    today: date,
+) -> NewPerson:
+    """Apply every person rule to raw values (JSON values or CSV strings); raise PersonInvalid."""
+    errors: list[FieldError] = []
+    person_id = _whole_number(raw_id, "id", 1, MAX_ID, errors)
+    first = _name(first_name, "first_name", errors)
+    last = _name(last_name, "last_name", errors)
+    known_age = _whole_number(age, "age", 0, MAX_AGE, errors)
+    github = _github_account(github_account, errors)
+    graduation = _graduation(third_grade_graduation, known_age, today, errors)
+    if first is None and last is None and not _names_have_errors(errors):
+        errors.append(FieldError("first_name", "a person needs a first_name or a last_name"))
+    if errors:
+        raise PersonInvalid(errors)
+    return NewPerson(person_id, first, last, known_age, github, graduation)
+
+
+def person_from_json(body: dict[str, Any], today: date) -> NewPerson:
+    """Validate a POST body: the JSON names or the CSV header names, and nothing else."""
+    values: dict[str, Any] = {}
+    errors: list[FieldError] = []
+    for key, value in body.items():
+        field = key if key in FIELDS else CSV_HEADERS.get(key)
+        if key in OUTPUT_ONLY_FIELDS:
+            errors.append(FieldError(key, "is computed by the server and cannot be set"))
+        elif field is None:
+            errors.append(FieldError(key, "is not a field of a person"))
+        elif field in values:
+            errors.append(FieldError(key, f"gives {field} a second time"))
+        else:
+            values[field] = value
+    try:
+        person = clean_person(*(values.get(field) for field in FIELDS), today=today)
+    except PersonInvalid as invalid:
+        raise PersonInvalid(errors + invalid.errors) from None
+    if errors:
+        raise PersonInvalid(errors)
+    return person
+
+
+def inferred_age(graduation: date, today: date) -> int:
+    """Full years since 3rd grade graduation, plus the age a child usually finishes it."""
+    years = today.year - graduation.year - ((today.month, today.day) < (graduation.month, graduation.day))
+    return max(0, years + THIRD_GRADE_AGE)
+
+
+def latest_graduation_for_age(age: int, today: date) -> date:
+    """The latest graduation date whose inferred age is at least `age` (for index range scans)."""
+    return anniversary(today, age - THIRD_GRADE_AGE)
+
+
+def anniversary(day: date, years_back: int) -> date:
+    year = day.year - years_back
+    try:
+        return day.replace(year=year)
+    except ValueError:  # 29 February in a year that has none
+        return date(year, 2, 28)
+
+
+def last_name_key(last_name: str | None) -> str | None:
+    """What `/ids/lastname` matches on: case-insensitive, but exact otherwise (accents count)."""
+    return None if last_name is None else unicodedata.normalize("NFC", last_name).casefold()
+
+
+def _names_have_errors(errors: list[FieldError]) -> bool:
+    return any(e.field in ("first_name", "last_name") for e in errors)
+
+
+def _text(value: Any, field: str, errors: list[FieldError]) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        errors.append(FieldError(field, "must be a string"))
+        return None
+    return value.strip() or None
+
+
+def _whole_number(value: Any, field: str, low: int, high: int, errors: list[FieldError]) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        errors.append(FieldError(field, f"must be a whole number from {low} to {high}"))
+        return None
+    if isinstance(value, str):
+        value = value.strip()
+        if not value:
+            return None
+        if not (value.isascii() and value.isdigit() and len(value) <= 12):
+            errors.append(FieldError(field, f"must be a whole number from {low} to {high}, not {value[:20]!r}"))
+            return None
+        value = int(value)
+    if not low <= value <= high:
+        errors.append(FieldError(field, f"must be a whole number from {low} to {high}, not {value}"))
+        return None
+    return value
+
+
+def _name(value: Any, field: str, errors: list[FieldError]) -> str | None:
+    name = _text(value, field, errors)
+    if name is not None and len(name) > MAX_NAME_LENGTH:
+        errors.append(FieldError(field, f"must be at most {MAX_NAME_LENGTH} characters, not {len(name)}"))
+        return None
+    return name
+
+
+def _github_account(value: Any, errors: list[FieldError]) -> str | None:
+    account = _text(value, "github_account", errors)
+    if account is not None and (len(account) > 39 or not _GITHUB_ACCOUNT.fullmatch(account)):
+        errors.append(
+            FieldError(
+                "github_account",
+                f"{account[:50]!r} is not a GitHub username (1 to 39 letters, digits and single "
+                "hyphens, not starting or ending with a hyphen)",
+            )
+        )
+        return None
+    return account
+
+
+def _graduation(value: Any, age: int | None, today: date, errors: list[FieldError]) -> date | None:
+    text = _text(value, "third_grade_graduation", errors)
+    if text is None:
+        return None
+    parts = _date_parts(text)
+    if parts is None:
+        errors.append(
+            FieldError("third_grade_graduation", f"{text[:30]!r} is not a date (M/D/YY, M/D/YYYY or YYYY-MM-DD)")
+        )
+        return None
+    year, month, day, two_digit_year = parts
+    if two_digit_year:
+        year = _century_for(year, month, day, age, today)
+    try:
+        graduation = date(year, month, day)
+    except ValueError:
+        errors.append(FieldError("third_grade_graduation", f"{text!r} is not a real date"))
+        return None
+    latest = anniversary(today, -GRADUATION_YEARS_AHEAD)
+    if not EARLIEST_GRADUATION <= graduation <= latest:
+        errors.append(
+            FieldError(
+                "third_grade_graduation",
+                f"{graduation.isoformat()} must be between {EARLIEST_GRADUATION.isoformat()} "
+                f"and {latest.isoformat()}",
+            )
+        )
+        return None
+    return graduation
+
+
+@lru_cache(maxsize=65536)
+def _date_parts(text: str) -> tuple[int, int, int, bool] | None:
+    """(year, month, day, two_digit_year) of a date's text; cached, since files repeat dates."""
+    match = _US_DATE.fullmatch(text)
+    if match:
+        month, day, year = match.groups()
+        return int(year), int(month), int(day), len(year) == 2
+    match = _ISO_DATE.fullmatch(text)
+    if match:
+        year, month, day = match.groups()
+        return int(year), int(month), int(day), False
+    return None
+
+
+def _century_for(two_digit_year: int, month: int, day: int, age: int | None, today: date) -> int:
+    """Resolve a two-digit year (Python's %y would put 6/24/40 in 2040).
+
+    With a known age: the century that puts the date nearest the year the person
+    turned 9. Without: the latest date that is not in the future.
+    """
+    this_century = today.year // 100 * 100
+    later, earlier = this_century + two_digit_year, this_century - 100 + two_digit_year
+    if age is not None:
+        turned_nine = today.year - age + THIRD_GRADE_AGE
+        return later if abs(later - turned_nine) < abs(earlier - turned_nine) else earlier
+    return later if (later, month, day) <= (today.year, today.month, today.day) else earlier
+
+
+class StoredPerson(NamedTuple):
+    """A row of the people table, in the column order of `people_store.COLUMNS`."""
+
+    id: int
+    first_name: str | None
+    last_name: str | None
+    age: int | None
+    github_account: str | None
+    third_grade_graduation: date | None
+
+    def effective_age(self, today: date) -> int | None:
+        if self.age is not None:
+            return self.age
+        if self.third_grade_graduation is not None:
+            return inferred_age(self.third_grade_graduation, today)
+        return None
+
+    def as_json(self, today: date) -> dict[str, Any]:
+        graduation = self.third_grade_graduation
+        return {
+            "id": self.id,
+            "first_name": self.first_name,
+            "last_name": self.last_name,
+            "age": self.effective_age(today),
+            "age_inferred": self.age is None and graduation is not None,
+            "github_account": self.github_account,
+            "third_grade_graduation": graduation.isoformat() if graduation else None,
+        }

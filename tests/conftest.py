@@ -1,0 +1,137 @@
+"""Fixtures shared by every tier: a throwaway database on the real server, and Lambda invocation."""
+
+from __future__ import annotations
+
+import csv
+import importlib
+import json
+import os
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from people_api import db, migrations, people_store
+from people_api.config import database_settings
+from people_api.person import person_from_json, utc_today
+
+ROOT = Path(__file__).resolve().parent.parent
+EVENTS = ROOT / "events"
+PEOPLE_CSV = ROOT / "people.csv"
+
+
+@pytest.fixture(scope="session")
+def database():
+    """A database of its own for this run (DB_HOST etc. say which server), dropped afterwards."""
+    with pytest.MonkeyPatch.context() as env:
+        env.delenv("DB_SECRET_ARN", raising=False)
+        env.setenv("DB_NAME", f"people_test_{uuid.uuid4().hex[:12]}")
+        env.setenv("POWERTOOLS_METRICS_NAMESPACE", "PeopleApiTests")
+        settings = database_settings()
+        migrations.create_database(settings)
+        conn = db.connect(settings)
+        migrations.migrate(conn)
+        conn.close()
+        yield settings
+        db.close()
+        conn = db.connect(settings, database=None)
+        with conn.cursor() as cur:
+            cur.execute(f"DROP DATABASE IF EXISTS `{settings.database}`")
+        conn.close()
+
+
+@pytest.fixture
+def empty_db(database):
+    """Empty tables (ids start again at 1)."""
+    with db.cursor() as cur:
+        cur.execute("TRUNCATE TABLE people")
+        cur.execute("TRUNCATE TABLE imports")
+    return database
+
+
+@pytest.fixture
+def people_db(empty_db):
+    """The 7 people of people.csv, each through the person rules."""
+    with PEOPLE_CSV.open(encoding="utf-8-sig", newline="") as f:
+        for row in csv.DictReader(f):
+            people_store.add_person(person_from_json(row, utc_today()))
+    return empty_db
+
+
+@dataclass
+class LambdaContext:
+    function_name: str = "people-api-test"
+    memory_limit_in_mb: int = 512
+    invoked_function_arn: str = "arn:aws:lambda:eu-west-1:123456789012:function:people-api-test"
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 900_000
+
+
+def load_event(name: str) -> dict[str, Any]:
+    return json.loads((EVENTS / f"{name}.json").read_text())
+
+
+def invoke(function: str, event: dict[str, Any]) -> dict[str, Any]:
+    """Call functions/<function>/app.py's handler as Lambda would."""
+    module = importlib.import_module(f"functions.{function}.app")
+    return module.lambda_handler(event, LambdaContext())
+
+
+def rest_event(
+    method: str,
+    path: str,
+    resource: str,
+    *,
+    path_params: dict[str, str] | None = None,
+    query: dict[str, str] | None = None,
+    body: str | None = None,
+) -> dict[str, Any]:
+    """An API Gateway REST proxy event, shaped like the ones in events/."""
+    event = load_event("ping")
+    event.update(
+        httpMethod=method,
+        path=path,
+        resource=resource,
+        pathParameters=path_params,
+        queryStringParameters=query,
+        multiValueQueryStringParameters={k: [v] for k, v in query.items()} if query else None,
+        body=body,
+    )
+    event["requestContext"].update(httpMethod=method, resourcePath=resource, path=f"/v1{path}")
+    return event
+
+
+@dataclass
+class Reply:
+    status: int
+    headers: dict[str, str]
+    body: str
+
+    @property
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+def reply(response: dict[str, Any]) -> Reply:
+    headers = {k: v for k, v in (response.get("headers") or {}).items()}
+    for k, values in (response.get("multiValueHeaders") or {}).items():
+        headers.setdefault(k, values[-1])
+    return Reply(response["statusCode"], headers, response["body"])
+
+
+@pytest.fixture
+def api():
+    """api(function, method, path, resource, ...) -> Reply: one API call through the real handler."""
+
+    def call(function: str, method: str, path: str, resource: str, **parts) -> Reply:
+        return reply(invoke(function, rest_event(method, path, resource, **parts)))
+
+    return call
+
+
+os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "people-api")
+os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
