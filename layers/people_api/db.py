@@ -1,10 +1,13 @@
 """The database connection: one per warm container, opened lazily, re-opened when it drops.
 
+One per thread, in fact: Lambda has one, but the local stack serves requests on several.
+
 This module and the `*_store` modules are the only code that touches pymysql.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -17,7 +20,7 @@ from people_api.observability import logger
 # Server-side codes that mean "no usable connection" rather than "bad statement".
 _UNAVAILABLE_SERVER_CODES = {1040, 1045, 1049, 1053, 1077, 1152, 1158, 1159, 1160, 1161, 1927, 4031}
 
-_connection: pymysql.Connection | None = None
+_local = threading.local()
 
 
 class DatabaseUnavailable(Exception):
@@ -41,27 +44,27 @@ def connect(settings: DatabaseSettings, **overrides) -> pymysql.Connection:
 
 
 def connection() -> pymysql.Connection:
-    """The container's connection, checked with a ping and re-opened if it dropped."""
-    global _connection
-    if _connection is not None:
+    """This thread's connection, checked with a ping and re-opened if it dropped."""
+    conn = getattr(_local, "connection", None)
+    if conn is not None:
         try:
-            _connection.ping(reconnect=False)
-            return _connection
+            conn.ping(reconnect=False)
+            return conn
         except pymysql.Error:
             close()
     # local_infile: the CSV import streams validated rows with LOAD DATA LOCAL; the server is ours.
-    _connection = connect(database_settings(), local_infile=True)
-    return _connection
+    _local.connection = connect(database_settings(), local_infile=True)
+    return _local.connection
 
 
 def close() -> None:
-    global _connection
-    if _connection is not None:
+    conn = getattr(_local, "connection", None)
+    _local.connection = None
+    if conn is not None:
         try:
-            _connection.close()
+            conn.close()
         except pymysql.Error:
             pass  # already broken: nothing left to close
-        _connection = None
 
 
 def is_unavailable(error: BaseException) -> bool:
