@@ -1,0 +1,68 @@
+"""The schema migration: versioned, idempotent, safe to run twice at once."""
+
+import threading
+import uuid
+
+import pytest
+
+from people_api import db, migrations
+from people_api.config import database_settings
+
+
+@pytest.fixture
+def fresh_database(database, monkeypatch):
+    monkeypatch.setenv("DB_NAME", f"people_migrate_{uuid.uuid4().hex[:10]}")
+    settings = database_settings()
+    migrations.create_database(settings)
+    yield settings
+    with db.connect(settings, database=None) as admin, admin.cursor() as cur:
+        cur.execute(f"DROP DATABASE `{settings.database}`")
+
+
+def tables(settings) -> set[str]:
+    with db.connect(settings) as conn, conn.cursor() as cur:
+        cur.execute("SHOW TABLES")
+        return {name for (name,) in cur.fetchall()}
+
+
+def test_migrate_applies_every_version_once(fresh_database):
+    with db.connect(fresh_database) as conn:
+        assert migrations.migrate(conn) == sorted(migrations.MIGRATIONS)
+        assert migrations.migrate(conn) == []
+    assert {"people", "imports", "schema_migrations"} <= tables(fresh_database)
+
+
+def test_concurrent_runners_apply_each_version_once(fresh_database):
+    applied: list[list[int]] = []
+
+    def run() -> None:
+        with db.connect(fresh_database) as conn:
+            applied.append(migrations.migrate(conn))
+
+    threads = [threading.Thread(target=run) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(applied) == [[], [], [], sorted(migrations.MIGRATIONS)]
+
+
+def test_the_command_creates_the_database_and_is_idempotent(fresh_database, monkeypatch, capsys):
+    with db.connect(fresh_database, database=None) as admin, admin.cursor() as cur:
+        cur.execute(f"DROP DATABASE `{fresh_database.database}`")
+    monkeypatch.setattr("sys.argv", ["migrations", "--create-database"])
+    migrations.main()
+    migrations.main()
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].endswith(f"applied {sorted(migrations.MIGRATIONS)}; schema at version {max(migrations.MIGRATIONS)}")
+    assert "applied nothing" in out[1]
+    assert "people" in tables(fresh_database)
+
+
+def test_text_columns_are_utf8mb4(database):
+    with db.cursor() as cur:
+        cur.execute(
+            "SELECT COUNT(*) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE()"
+            " AND TABLE_NAME = 'people' AND CHARACTER_SET_NAME IS NOT NULL AND CHARACTER_SET_NAME <> 'utf8mb4'"
+        )
+        assert cur.fetchone()[0] == 0
