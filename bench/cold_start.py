@@ -1,0 +1,96 @@
+"""Cold start of each API handler: a fresh interpreter imports it and serves one request.
+
+Baselines measured in the same run, on the same machine:
+  bare        `python -c pass` (interpreter start)
+  powertools  a one-route Powertools resolver without validation, importing nothing of ours
+Run: .venv/bin/python bench/cold_start.py [--runs N]   (DB_* point at a migrated database for the
+handlers that read; /ping reads nothing.)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+HANDLERS = {
+    "ping": "ping",
+    "list_people": "list_people",
+    "people_by_age": "people_by_age",
+    "get_person": "get_person",
+    "ids_by_last_name": "ids_by_last_name",
+    "create_person": "create_person",
+}
+# POST with a body that fails the person rules: the whole request path runs, nothing is written.
+EVENT_OVERRIDES = {"create_person": {"body": "{}"}}
+
+PROBE = r"""
+import json, sys, time
+t0 = time.perf_counter()
+{imports}
+t1 = time.perf_counter()
+{invoke}
+t2 = time.perf_counter()
+print(json.dumps({{"import_ms": (t1 - t0) * 1000, "first_call_ms": (t2 - t1) * 1000,
+                  "boto3": "boto3" in sys.modules}}))
+"""
+
+BASELINE_RESOLVER = PROBE.format(
+    imports="from aws_lambda_powertools.event_handler import APIGatewayRestResolver\n"
+    "app = APIGatewayRestResolver()\n"
+    "@app.get('/ping')\n"
+    "def ping():\n    return {'ok': True}",
+    invoke="app.resolve(json.load(open('events/ping.json')), None)",
+)
+
+
+def handler_probe(folder: str, event: str) -> str:
+    return PROBE.format(
+        imports=f"import functions.{folder}.app as handler",
+        invoke="from types import SimpleNamespace as C\n"
+        "ctx = C(function_name='f', memory_limit_in_mb=512, invoked_function_arn='arn', aws_request_id='r')\n"
+        f"event = json.load(open('events/{event}.json')) | {EVENT_OVERRIDES.get(folder, {})!r}\n"
+        "handler.lambda_handler(event, ctx)",
+    )
+
+
+def run(code: str) -> dict:
+    env = os.environ | {"PYTHONPATH": f"{ROOT}:{ROOT / 'layers'}", "POWERTOOLS_SERVICE_NAME": "bench"}
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def wall_ms(argv: list[str]) -> float:
+    import time
+
+    t0 = time.perf_counter()
+    subprocess.run(argv, check=True)
+    return (time.perf_counter() - t0) * 1000
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    runs = range(args.runs)
+    bare = statistics.median(wall_ms([sys.executable, "-c", "pass"]) for _ in runs)
+    base = [run(BASELINE_RESOLVER) for _ in runs]
+    base_total = statistics.median(r["import_ms"] + r["first_call_ms"] for r in base)
+    print(f"interpreter start (bare python): {bare:7.1f} ms")
+    print(f"baseline, Powertools resolver without validation: {base_total:7.1f} ms (import + first call)")
+    print(f"{'handler':<18}{'import ms':>10}{'1st call ms':>12}{'total ms':>10}{'x baseline':>11}  boto3 loaded")
+    for folder, event in HANDLERS.items():
+        results = [run(handler_probe(folder, event)) for _ in runs]
+        imp = statistics.median(r["import_ms"] for r in results)
+        first = statistics.median(r["first_call_ms"] for r in results)
+        boto = any(r["boto3"] for r in results)
+        print(f"{folder:<18}{imp:>10.1f}{first:>12.1f}{imp + first:>10.1f}{(imp + first) / base_total:>11.2f}  {boto}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,28 @@
+"""Cold starts stay cheap: no API handler loads boto3 (only the CSV import and Secrets Manager need it).
+
+Powertools imports botocore's bare package for its user agent (under 1 ms); its session and client
+machinery, what costs, must stay unloaded.
+"""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+API_FUNCTIONS = ["ping", "list_people", "people_by_age", "get_person", "ids_by_last_name", "create_person"]
+
+
+@pytest.mark.parametrize("function", API_FUNCTIONS)
+def test_api_handler_import_leaves_boto3_unloaded(function):
+    code = f"import sys, functions.{function}.app; print('boto3' in sys.modules, 'botocore.session' in sys.modules)"
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env={"PYTHONPATH": f"{ROOT}:{ROOT / 'layers'}", "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert out.stdout.split() == ["False", "False"]
