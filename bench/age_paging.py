@@ -1,0 +1,103 @@
+"""Paging /people/age through a large table: index range scans against sorting the whole table.
+
+Fills a throwaway database with N people (default 1,000,000: 45% stated ages, 45% only a
+graduation date, 10% neither), then times pages of 100 at the start, the middle and the end
+of the order, two ways, in the same run:
+  people_by_age  the layer's query (index range scans merged in Python)
+  full sort      one SELECT ordering by the computed age: what a naive version would run
+Run: .venv/bin/python bench/age_paging.py [--rows N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import sys
+import time
+import uuid
+from datetime import date, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "layers"))
+
+from people_api import db, migrations, people_store  # noqa: E402
+from people_api.config import database_settings  # noqa: E402
+from people_api.paging import encode_cursor  # noqa: E402
+from people_api.person import NewPerson, utc_today  # noqa: E402
+
+FULL_SORT = f"""
+SELECT {people_store.COLUMNS} FROM people
+ORDER BY COALESCE(age, TIMESTAMPDIFF(YEAR, third_grade_graduation, %s) + 9) IS NULL,
+         COALESCE(age, TIMESTAMPDIFF(YEAR, third_grade_graduation, %s) + 9), id
+LIMIT %s OFFSET %s
+"""
+
+
+def fill(rows: int) -> None:
+    rng = random.Random(7)
+    batch = []
+    for person_id in range(1, rows + 1):
+        kind = rng.random()
+        age = rng.randint(0, 100) if kind < 0.45 else None
+        graduation = date(1930, 1, 1) + timedelta(days=rng.randint(0, 35_000)) if 0.45 <= kind < 0.9 else None
+        batch.append(people_store.insert_row(NewPerson(person_id, "First", f"Last{person_id % 5000}", age, None, graduation)))
+        if len(batch) == 20_000 or person_id == rows:
+            with db.transaction() as cur:
+                cur.executemany(
+                    f"INSERT INTO people ({people_store.INSERT_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s)", batch
+                )
+            batch.clear()
+
+
+def timed(fn, repeat: int = 5) -> float:
+    samples = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - t0) * 1000)
+    return statistics.median(samples)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    args = parser.parse_args()
+    settings = database_settings()
+    name = f"people_bench_{uuid.uuid4().hex[:8]}"
+    settings = settings.__class__(**{**settings.__dict__, "database": name})
+    migrations.create_database(settings)
+    import os
+
+    os.environ["DB_NAME"] = name
+    try:
+        with db.connect(settings) as conn:
+            migrations.migrate(conn)
+        t0 = time.perf_counter()
+        fill(args.rows)
+        print(f"{args.rows:,} people loaded in {time.perf_counter() - t0:.0f} s")
+        today = utc_today()
+        positions = {
+            "first page": (None, 0),
+            "age 40": (encode_cursor("age", 40, 0), args.rows // 2),
+            "no age (end)": (encode_cursor("age", None, args.rows - 500), args.rows - 500),
+        }
+        print(f"{'page of 100 at':<16}{'people_by_age ms':>18}{'full sort ms':>14}{'speed-up':>10}")
+        for label, (cursor, offset) in positions.items():
+            ours = timed(lambda cursor=cursor: people_store.people_by_age(100, today, cursor))
+
+            def full_sort(offset=offset):
+                with db.cursor() as cur:
+                    cur.execute(FULL_SORT, (today, today, 100, offset))
+                    cur.fetchall()
+
+            naive = timed(full_sort, repeat=3)
+            print(f"{label:<16}{ours:>18.1f}{naive:>14.1f}{naive / ours:>9.0f}x")
+    finally:
+        db.close()
+        with db.connect(settings, database=None) as admin, admin.cursor() as cur:
+            cur.execute(f"DROP DATABASE `{name}`")
+
+
+if __name__ == "__main__":
+    main()
