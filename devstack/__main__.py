@@ -1,0 +1,170 @@
+"""`python -m devstack` (`make dev`): MySQL found or started, then the API and the import bucket until Ctrl-C."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+TEMPLATE = ROOT / "template.yaml"
+SEED_CSV = ROOT / "people.csv"
+SEED_TIMEOUT_SECONDS = 60
+REGION = "us-east-1"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the environment tells `make dev`, besides DB_* (people_api.config reads those)."""
+
+    host: str
+    api_port: int
+    s3_port: int
+    bucket: str
+    seed: bool
+
+    @classmethod
+    def from_environ(cls) -> Settings:
+        return cls(
+            host="127.0.0.1",
+            api_port=int(os.environ.get("API_PORT", 3000)),
+            s3_port=int(os.environ.get("S3_PORT", 4566)),
+            bucket=os.environ.get("BUCKET", "people-import"),
+            seed=os.environ.get("SEED", "1") != "0",
+        )
+
+
+def _prepare_environment(settings: Settings) -> None:
+    """The process environment handlers (and devstack's own boto3) see; set before anything imports boto3."""
+    sys.path.insert(0, str(ROOT / "layers"))  # the layer, as Lambda puts it on the path (/opt/python)
+    s3_url = f"http://{settings.host}:{settings.s3_port}"
+    os.environ.update(
+        # Fake credentials, and every AWS call to the local moto server: nothing here reaches AWS.
+        AWS_ACCESS_KEY_ID="devstack",
+        AWS_SECRET_ACCESS_KEY="devstack",
+        AWS_DEFAULT_REGION=REGION,
+        AWS_REGION=REGION,
+        AWS_ENDPOINT_URL=s3_url,
+        AWS_ENDPOINT_URL_S3=s3_url,
+        DB_SECRET_ARN="",  # a local stack has no secret: DB_* (or their defaults) say everything
+    )
+    os.environ.pop("AWS_PROFILE", None)
+    os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "people-api")
+    os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
+
+
+def _apply_function_environment(functions) -> None:
+    """The template's function variables, under what the shell already sets (as `sam local` does).
+
+    One process has one environment: where functions disagree, the longest-running one's value
+    wins (the import's long DB timeouts), which the short API calls do not mind.
+    """
+    merged: dict[str, str] = {}
+    for function in sorted(functions.values(), key=lambda f: f.timeout_seconds):
+        merged.update(function.environment)
+    for name, value in merged.items():
+        os.environ.setdefault(name, value)
+
+
+def _port_is_free(host: str, port: int) -> bool:
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def main() -> int:
+    started_at = time.monotonic()
+    settings = Settings.from_environ()
+    _prepare_environment(settings)
+
+    # Imported after the environment is set: boto3 and the layer read it.
+    import logging
+
+    from people_api.config import database_settings
+    from samcli.lib.providers.sam_stack_provider import SamLocalStackProvider
+
+    from devstack import logs, mysql
+    from devstack.api import ApiServer, api_gateway
+    from devstack.bucket import ImportBucket
+    from devstack.functions import InProcessRunner, template_functions
+
+    stacks, _ = SamLocalStackProvider.get_stacks(str(TEMPLATE))
+    functions = template_functions(stacks, ROOT)
+    logs.install([*functions, "api", "s3"])
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # access lines: the API's own, none for moto's polls
+
+    for name, port in (("API_PORT", settings.api_port), ("S3_PORT", settings.s3_port)):
+        if not _port_is_free(settings.host, port):
+            logs.say(f"{settings.host}:{port} is in use; stop what listens there or set {name} to another port")
+            return 1
+
+    database = database_settings()
+    try:
+        started_mysql = mysql.ensure_database(database)
+    except mysql.NoMySQL as problem:
+        logs.say(str(problem))
+        return 1
+    for name, value in (("DB_HOST", database.host), ("DB_PORT", str(database.port)), ("DB_USER", database.user),
+                        ("DB_PASSWORD", database.password), ("DB_NAME", database.database)):
+        os.environ[name] = value
+    _apply_function_environment(functions)
+
+    runner = InProcessRunner(functions, REGION)
+    bucket = ImportBucket(runner, settings.host, settings.s3_port, settings.bucket, REGION)
+    api = ApiServer(api_gateway(stacks, runner), settings.host, settings.api_port)
+    with ExitStack() as running:
+        running.callback(logs.say, "stopped")
+        if started_mysql:
+            running.callback(mysql.stop_compose_mysql)
+        runner.load_all()
+        bucket.start()
+        running.callback(bucket.stop)
+        api.start()
+        running.callback(api.stop)
+        running.callback(logs.say, "stopping")
+        if settings.seed:
+            bucket.put(SEED_CSV, SEED_CSV.name)
+            if not bucket.wait_until_handled(SEED_CSV.name, SEED_TIMEOUT_SECONDS):
+                logs.say(f"{SEED_CSV.name} was not imported within {SEED_TIMEOUT_SECONDS} s; going on without it")
+        _banner(settings, database.database, time.monotonic() - started_at)
+        threading.Event().wait()  # until Ctrl-C (SIGINT) or SIGTERM
+    return 0
+
+
+def _interrupt(_signal: int, _frame) -> None:
+    raise KeyboardInterrupt
+
+
+def _banner(settings: Settings, database: str, seconds: float) -> None:
+    from devstack import logs
+
+    api_url = f"http://{settings.host}:{settings.api_port}"
+    s3_url = f"http://{settings.host}:{settings.s3_port}"
+    for line in (
+        f"ready in {seconds:.1f} s (Ctrl-C stops everything)",
+        f"  API       {api_url}   (the routes of template.yaml)",
+        f"  S3        {s3_url}   bucket {settings.bucket}: a .csv put there is imported",
+        f"  MySQL     database {database}",
+        f"  try       curl {api_url}/people/age",
+        f"  import    aws --endpoint-url {s3_url} s3 cp my.csv s3://{settings.bucket}/  then  curl {api_url}/imports",
+    ):
+        logs.say(line)
+
+
+if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops it as cleanly as Ctrl-C
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        sys.exit(0)

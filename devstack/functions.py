@@ -1,0 +1,164 @@
+"""The template's functions, run in this process: loaded from their code, invoked like Lambda would.
+
+`InProcessRunner` is the lambda runner that SAM CLI's `LocalApigwService` calls (`invoke` and
+`is_debugging`, as its `LocalLambdaRunner` offers, minus the container); the S3 poller uses `call`.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+import threading
+import time
+import traceback
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from samcli.lib.providers.provider import Stack
+from samcli.lib.providers.sam_function_provider import SamFunctionProvider
+from samcli.lib.utils.stream_writer import StreamWriter
+from samcli.local.lambdafn.exceptions import FunctionNotFound
+
+from devstack import logs
+
+ACCOUNT_ID = "123456789012"
+
+# What API Gateway answers when the function behind a proxy integration fails.
+API_GATEWAY_FUNCTION_ERROR = {
+    "statusCode": 502,
+    "headers": {"Content-Type": "application/json"},
+    "body": json.dumps({"message": "Internal server error"}),
+}
+
+
+@dataclass
+class LambdaFunction:
+    """One function of the template; one invocation at a time, like one warm Lambda container."""
+
+    name: str
+    code_dir: Path
+    handler_path: str  # "app.lambda_handler"
+    memory_mb: int
+    timeout_seconds: int
+    environment: dict[str, str]
+    events: dict[str, Any]
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    _handler: Callable[[Any, Any], Any] | None = None
+
+    def handler(self) -> Callable[[Any, Any], Any]:
+        """The handler, loaded on first use (a cold start); a failed load is tried again next time."""
+        if self._handler is None:
+            module_file, attribute = self.handler_path.rsplit(".", 1)
+            # Every function's file is app.py: each is loaded under the function's own name.
+            spec = importlib.util.spec_from_file_location(self.name, self.code_dir / f"{module_file}.py")
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[self.name] = module
+            try:
+                spec.loader.exec_module(module)
+                self._handler = getattr(module, attribute)
+            except BaseException:
+                del sys.modules[self.name]
+                raise
+        return self._handler
+
+
+@dataclass
+class LambdaContext:
+    """The fields of Lambda's context object that handlers and Powertools read."""
+
+    function: LambdaFunction
+    region: str
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    function_version: str = "$LATEST"
+    _started: float = field(default_factory=time.monotonic)
+
+    @property
+    def function_name(self) -> str:
+        return self.function.name
+
+    @property
+    def memory_limit_in_mb(self) -> int:
+        return self.function.memory_mb
+
+    @property
+    def invoked_function_arn(self) -> str:
+        return f"arn:aws:lambda:{self.region}:{ACCOUNT_ID}:function:{self.function.name}"
+
+    @property
+    def log_group_name(self) -> str:
+        return f"/aws/lambda/{self.function.name}"
+
+    @property
+    def log_stream_name(self) -> str:
+        return "devstack"
+
+    def get_remaining_time_in_millis(self) -> int:
+        elapsed = time.monotonic() - self._started
+        return max(0, int((self.function.timeout_seconds - elapsed) * 1000))
+
+
+def template_functions(stacks: list[Stack], template_dir: Path) -> dict[str, LambdaFunction]:
+    """Every function of the template with local Python code, by logical id."""
+    return {
+        f.name: LambdaFunction(
+            name=f.name,
+            code_dir=(template_dir / f.codeuri).resolve(),
+            handler_path=f.handler,
+            memory_mb=f.memory or 128,
+            timeout_seconds=f.timeout or 3,
+            environment={k: str(v) for k, v in ((f.environment or {}).get("Variables") or {}).items()},
+            events=f.events or {},
+        )
+        for f in SamFunctionProvider(stacks).get_all()
+        if f.codeuri and f.handler
+    }
+
+
+class InProcessRunner:
+    """Invokes the functions in this process, each under its own name in the terminal."""
+
+    def __init__(self, functions: dict[str, LambdaFunction], region: str):
+        self.functions = functions
+        self.region = region
+
+    def is_debugging(self) -> bool:
+        return False
+
+    def invoke(self, function_identifier: str, event: str, stdout: StreamWriter, stderr=None, **_container_options):
+        """LocalApigwService's call: the event as JSON text in, the function's result as JSON on stdout.
+
+        A function error becomes API Gateway's 502; its trace is already on the terminal.
+        """
+        try:
+            output = json.dumps(self.call(function_identifier, json.loads(event)))
+        except FunctionNotFound:
+            raise
+        except Exception:
+            output = json.dumps(API_GATEWAY_FUNCTION_ERROR)
+        stdout.write_str(output)
+
+    def call(self, name: str, event: Any) -> Any:
+        """The handler's result, or its exception once its trace is printed."""
+        function = self.functions.get(name)
+        if function is None:
+            raise FunctionNotFound(f"{name} is not a function of the template")
+        with function.lock, logs.running(name):
+            try:
+                return function.handler()(event, LambdaContext(function, self.region))
+            except Exception:
+                traceback.print_exc()
+                raise
+
+    def load_all(self) -> None:
+        """Load every handler now, so that a broken one shows at startup (it is tried again when invoked)."""
+        for name, function in self.functions.items():
+            with function.lock, logs.running(name):
+                try:
+                    function.handler()
+                except Exception:
+                    print(f"cannot load {function.code_dir}/{function.handler_path}:", file=sys.stderr)
+                    traceback.print_exc()

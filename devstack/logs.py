@@ -1,0 +1,77 @@
+"""The terminal: each function's output prefixed with its name, devstack's own lines with `devstack`.
+
+Lambda gives every function its own log stream; here all of them share one terminal, so
+sys.stdout and sys.stderr are replaced by streams that remember which function the
+current thread is running and put its name before each line it writes.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TextIO
+
+_running = threading.local()
+_write_lock = threading.Lock()
+_prefix_width = len("devstack")
+
+
+class PrefixedStream:
+    """A text stream writing whole lines to `target`, each after the name of the thread's function."""
+
+    def __init__(self, target: TextIO):
+        self.target = target
+        self._partial = threading.local()
+
+    def write(self, text: str) -> int:
+        pending = getattr(self._partial, "text", "") + text
+        *lines, self._partial.text = pending.split("\n")
+        if lines:
+            name = getattr(_running, "name", None)
+            prefix = f"{name:<{_prefix_width}} | " if name else ""
+            with _write_lock:
+                self.target.write("".join(f"{prefix}{line}\n" for line in lines))
+                self.target.flush()
+        return len(text)
+
+    def flush(self) -> None:
+        self.target.flush()
+
+    def isatty(self) -> bool:
+        return self.target.isatty()
+
+    @property
+    def encoding(self) -> str:
+        return self.target.encoding
+
+    def fileno(self) -> int:
+        return self.target.fileno()
+
+
+def install(names: list[str]) -> None:
+    """Route this process's stdout and stderr through PrefixedStream (before any handler is loaded:
+    Powertools' logger keeps the sys.stdout it finds when it is created), prefixes as wide as the longest name."""
+    global _prefix_width
+    _prefix_width = max([_prefix_width, *map(len, names)])
+    if not isinstance(sys.stdout, PrefixedStream):
+        sys.stdout = PrefixedStream(sys.stdout)
+        sys.stderr = PrefixedStream(sys.stderr)
+
+
+@contextmanager
+def running(function_name: str) -> Iterator[None]:
+    """Lines this thread writes inside the block are the function's."""
+    outer = getattr(_running, "name", None)
+    _running.name = function_name
+    try:
+        yield
+    finally:
+        _running.name = outer
+
+
+def say(message: str, source: str = "devstack") -> None:
+    """A line of devstack's own (or of one of its parts: api, s3)."""
+    with running(source):
+        print(message, flush=True)
