@@ -28,7 +28,6 @@ def database():
     with pytest.MonkeyPatch.context() as env:
         env.delenv("DB_SECRET_ARN", raising=False)
         env.setenv("DB_NAME", f"people_test_{uuid.uuid4().hex[:12]}")
-        env.setenv("POWERTOOLS_METRICS_NAMESPACE", "PeopleApiTests")
         settings = database_settings()
         migrations.create_database(settings)
         conn = db.connect(settings)

@@ -14,7 +14,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from people_api.db import DatabaseUnavailable
 from people_api.paging import DEFAULT_LIMIT, MAX_LIMIT, InvalidCursor, Page
 from people_api.people_store import PersonExists, PersonNotFound
-from people_api.person import PersonInvalid, StoredPerson
+from people_api.person import PersonInvalid
 
 MAX_BODY_BYTES = 16 * 1024
 DATABASE_RETRY_AFTER_SECONDS = 5
@@ -103,5 +103,5 @@ def json_object_body(app: APIGatewayRestResolver) -> dict[str, Any]:
 
 
 def people_json(page: Page, today: date) -> dict[str, Any]:
-    people: list[StoredPerson] = page.items
-    return {"people": [person.as_json(today) for person in people], "next_cursor": page.next_cursor}
+    """A page of StoredPerson as the listings answer it."""
+    return {"people": [person.as_json(today) for person in page.items], "next_cursor": page.next_cursor}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 DEFAULT_DATABASE = "people"
@@ -21,7 +22,7 @@ class DatabaseSettings:
     write_timeout: int
 
 
-def database_settings(environ: os._Environ | dict = os.environ) -> DatabaseSettings:
+def database_settings(environ: Mapping[str, str] = os.environ) -> DatabaseSettings:
     """`DB_*` variables; with `DB_SECRET_ARN`, the secret (RDS's JSON shape) fills in what they leave out."""
     secret = _rds_secret(environ["DB_SECRET_ARN"]) if environ.get("DB_SECRET_ARN") else {}
     return DatabaseSettings(

@@ -2,5 +2,5 @@
 
 from aws_lambda_powertools import Logger, Metrics
 
-logger = Logger(log_uncaught_exceptions=True)
+logger = Logger()
 metrics = Metrics(namespace="PeopleApi")
