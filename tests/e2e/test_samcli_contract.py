@@ -1,0 +1,125 @@
+"""What devstack takes from SAM CLI's internals (pinned in requirements-dev.txt), held to it.
+
+devstack reads the template with `SamLocalStackProvider`, `SamFunctionProvider` and `ApiProvider`,
+hands `LocalApigwService` its own lambda runner (`invoke(name, event, stdout=...)`,
+`is_debugging()`), and serves the Flask app `create()` leaves in `_app`. A SAM CLI upgrade
+that changes any of these fails here, not in front of a developer.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from samcli.lib.providers.sam_stack_provider import SamLocalStackProvider
+
+from devstack.api import api_gateway, template_routes
+from devstack.functions import InProcessRunner, template_functions
+from devstack.logs import PrefixedStream
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE = ROOT / "template.yaml"
+
+# SAM CLI's template validation warns about its own use of jsonschema.
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+
+class _TemplateLoader(yaml.SafeLoader):
+    """Reads template.yaml as plain YAML: CloudFormation's tags (!Ref, !If...) become None."""
+
+
+_TemplateLoader.add_multi_constructor("!", lambda loader, suffix, node: None)
+
+
+def api_routes_in_template() -> set[tuple[str, str, str]]:
+    """(path, METHOD, function logical id) of every Api event, read straight from template.yaml."""
+    resources = yaml.load(TEMPLATE.read_text(), Loader=_TemplateLoader)["Resources"]
+    return {
+        (event["Properties"]["Path"], event["Properties"]["Method"].upper(), name)
+        for name, resource in resources.items()
+        if resource["Type"] == "AWS::Serverless::Function"
+        for event in (resource["Properties"].get("Events") or {}).values()
+        if event["Type"] == "Api"
+    }
+
+
+@pytest.fixture(scope="module")
+def stacks():
+    stacks, _ = SamLocalStackProvider.get_stacks(str(TEMPLATE))
+    return stacks
+
+
+@pytest.fixture
+def handlers(stacks):
+    """The template's functions, each with a stand-in handler that records its events and answers 200."""
+    functions = template_functions(stacks, ROOT)
+    received: dict[str, list[dict]] = {name: [] for name in functions}
+
+    def recorder(name):
+        def handler(event, context):
+            assert context.function_name == name and context.get_remaining_time_in_millis() > 0
+            received[name].append(event)
+            return {"statusCode": 200, "headers": {"Content-Type": "application/json"}, "body": json.dumps(name)}
+
+        return handler
+
+    for name, function in functions.items():
+        function._handler = recorder(name)
+    return functions, received
+
+
+def test_devstack_serves_exactly_the_templates_routes(stacks):
+    served = {(route.path, method, route.function_name) for route in template_routes(stacks) for method in route.methods}
+
+    assert served == api_routes_in_template()
+
+
+def test_each_route_reaches_its_function_as_a_rest_proxy_event(stacks, handlers):
+    # Given SAM CLI's API Gateway with devstack's runner
+    functions, received = handlers
+    client = api_gateway(stacks, InProcessRunner(functions, "us-east-1"))._app.test_client()
+
+    for path, method, function_name in sorted(api_routes_in_template()):
+        # When a request comes in on the route (path parameters filled in)
+        url = path.replace("{id}", "7").replace("{lastname}", "O%27Neil")
+        response = client.open(f"{url}?limit=5", method=method, data="{}" if method == "POST" else None)
+
+        # Then the route's function got an API Gateway REST proxy event, and its answer came back
+        assert response.status_code == 200, (path, method)
+        assert response.get_json() == function_name
+        event = received[function_name][-1]
+        assert (event["httpMethod"], event["resource"], event["requestContext"]["resourcePath"]) == (method, path, path)
+        assert event["queryStringParameters"] == {"limit": "5"}
+        if "{" in path:
+            assert event["pathParameters"]
+
+
+def test_a_handler_exception_is_a_502_and_the_next_request_is_served(stacks, handlers, capsys, monkeypatch):
+    # Given a /ping handler that fails once, and the terminal's stderr as devstack sets it up
+    monkeypatch.setattr(sys, "stderr", PrefixedStream(sys.stderr))
+    functions, _ = handlers
+    answer = functions["PingFunction"]._handler
+    calls = []
+
+    def fails_first(event, context):
+        calls.append(event)
+        if len(calls) == 1:
+            raise RuntimeError("boom")
+        return answer(event, context)
+
+    functions["PingFunction"]._handler = fails_first
+    client = api_gateway(stacks, InProcessRunner(functions, "us-east-1"))._app.test_client()
+
+    # When it is called twice
+    failed, served = client.get("/ping"), client.get("/ping")
+
+    # Then the first is API Gateway's 502 with the trace on the terminal, under the function's name
+    assert failed.status_code == 502
+    assert failed.get_json() == {"message": "Internal server error"}
+    trace_lines = [line for line in capsys.readouterr().err.splitlines() if "RuntimeError: boom" in line]
+    assert trace_lines and all(line.startswith("PingFunction") for line in trace_lines)
+    # And the second is served
+    assert served.status_code == 200
