@@ -19,7 +19,9 @@ dev: $(VENV)/.installed  ## the whole stack on this machine: API, S3 bucket with
 test: $(VENV)/.installed  ## every test, against the local MariaDB/MySQL (a throwaway database)
 	$(BIN)/pytest
 
-lint: $(VENV)/.installed  ## template checks (cfn-lint through SAM)
+lint: $(VENV)/.installed  ## code style (ruff) and template checks (cfn-lint through SAM)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/sam validate --lint
 
 build: $(VENV)/.installed  ## sam build with this machine's Python (deploys build with python3.13: see README)

@@ -41,7 +41,9 @@ def fill(rows: int) -> None:
         kind = rng.random()
         age = rng.randint(0, 100) if kind < 0.45 else None
         graduation = date(1930, 1, 1) + timedelta(days=rng.randint(0, 35_000)) if 0.45 <= kind < 0.9 else None
-        batch.append(people_store.insert_row(NewPerson(person_id, "First", f"Last{person_id % 5000}", age, None, graduation)))
+        batch.append(
+            people_store.insert_row(NewPerson(person_id, "First", f"Last{person_id % 5000}", age, None, graduation))
+        )
         if len(batch) == 20_000 or person_id == rows:
             with db.transaction() as cur:
                 cur.executemany(

@@ -92,7 +92,9 @@ def json_object_body(app: APIGatewayRestResolver) -> dict[str, Any]:
     raw = event.decoded_body or ""
     size = len(raw.encode()) if isinstance(raw, str) else len(raw)
     if size > MAX_BODY_BYTES:
-        raise BadRequest(f"the body is {size} bytes; the limit is {MAX_BODY_BYTES}", HTTPStatus.REQUEST_ENTITY_TOO_LARGE)
+        raise BadRequest(
+            f"the body is {size} bytes; the limit is {MAX_BODY_BYTES}", HTTPStatus.REQUEST_ENTITY_TOO_LARGE
+        )
     try:
         body = json.loads(raw)
     except ValueError:

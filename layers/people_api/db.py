@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
 import pymysql
 from pymysql.cursors import Cursor
@@ -61,10 +61,8 @@ def close() -> None:
     conn = getattr(_local, "connection", None)
     _local.connection = None
     if conn is not None:
-        try:
+        with suppress(pymysql.Error):  # already broken: nothing left to close
             conn.close()
-        except pymysql.Error:
-            pass  # already broken: nothing left to close
 
 
 def is_unavailable(error: BaseException) -> bool:
@@ -79,9 +77,8 @@ def is_unavailable(error: BaseException) -> bool:
 @contextmanager
 def cursor() -> Iterator[Cursor]:
     """A cursor in autocommit mode; connection failures become DatabaseUnavailable."""
-    with _unavailable_as_domain_error():
-        with connection().cursor() as cur:
-            yield cur
+    with _unavailable_as_domain_error(), connection().cursor() as cur:
+        yield cur
 
 
 @contextmanager

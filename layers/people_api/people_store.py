@@ -43,7 +43,9 @@ def add_person(person: NewPerson) -> int:
     """Insert a person; return its id. An id already taken raises PersonExists, changing nothing."""
     try:
         with db.cursor() as cur:
-            cur.execute(f"INSERT INTO people ({INSERT_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s)", insert_row(person))
+            cur.execute(
+                f"INSERT INTO people ({INSERT_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s)", insert_row(person)
+            )
             return cur.lastrowid
     except pymysql.err.IntegrityError as error:
         if error.args[0] == _DUPLICATE_KEY:

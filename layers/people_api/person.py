@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import Any, NamedTuple
 
@@ -62,7 +62,7 @@ class NewPerson(NamedTuple):
 
 
 def utc_today() -> date:
-    return datetime.now(timezone.utc).date()
+    return datetime.now(UTC).date()
 
 
 def clean_person(
@@ -214,8 +214,7 @@ def _graduation(value: Any, age: int | None, today: date, errors: list[FieldErro
         errors.append(
             FieldError(
                 "third_grade_graduation",
-                f"{graduation.isoformat()} must be between {EARLIEST_GRADUATION.isoformat()} "
-                f"and {latest.isoformat()}",
+                f"{graduation.isoformat()} must be between {EARLIEST_GRADUATION.isoformat()} and {latest.isoformat()}",
             )
         )
         return None

@@ -34,7 +34,9 @@ def test_an_rds_secret_supplies_credentials_and_the_environment_the_rest(monkeyp
     monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
     secret = boto3.client("secretsmanager", region_name="eu-west-1").create_secret(
         Name="rds!db-123",
-        SecretString=json.dumps({"username": "people_app", "password": "s3cr3t", "engine": "mysql", "host": "db.internal", "port": 3306}),
+        SecretString=json.dumps(
+            {"username": "people_app", "password": "s3cr3t", "engine": "mysql", "host": "db.internal", "port": 3306}
+        ),
     )
     settings = database_settings({"DB_SECRET_ARN": secret["ARN"], "DB_NAME": "people", "DB_HOST": "proxy.internal"})
     assert (settings.user, settings.password, settings.host, settings.database) == (

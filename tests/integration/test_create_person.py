@@ -4,6 +4,7 @@ import json
 import threading
 
 import pytest
+
 from conftest import invoke, load_event, reply
 
 
@@ -51,10 +52,27 @@ def test_malformed_json_or_not_an_object_is_400(people_db, api, body):
 
 
 def test_field_errors_are_422_listing_each_field(people_db, api):
-    r = post(api, json.dumps({"first_name": "", "age": 151, "github_account": "-x-", "third_grade_graduation": "2/30/01", "role": "admin"}))
+    r = post(
+        api,
+        json.dumps(
+            {
+                "first_name": "",
+                "age": 151,
+                "github_account": "-x-",
+                "third_grade_graduation": "2/30/01",
+                "role": "admin",
+            }
+        ),
+    )
     assert r.status == 422
     assert r.json["message"] == "the person is not valid"
-    assert {e["field"] for e in r.json["errors"]} == {"first_name", "age", "github_account", "third_grade_graduation", "role"}
+    assert {e["field"] for e in r.json["errors"]} == {
+        "first_name",
+        "age",
+        "github_account",
+        "third_grade_graduation",
+        "role",
+    }
     assert "not a real date" in next(e["message"] for e in r.json["errors"] if e["field"] == "third_grade_graduation")
     assert people_ids(api) == [1, 2, 3, 4, 5, 6, 7]
 

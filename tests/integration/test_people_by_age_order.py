@@ -24,9 +24,7 @@ def many_people(empty_db):
             graduation = date(2000, 2, 29)  # leap-day anniversaries on a leap-day today
         rows.append(people_store.insert_row(NewPerson(person_id, "P", f"L{person_id}", age, None, graduation)))
     with db.transaction() as cur:
-        cur.executemany(
-            f"INSERT INTO people ({people_store.INSERT_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s)", rows
-        )
+        cur.executemany(f"INSERT INTO people ({people_store.INSERT_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s)", rows)
     with db.cursor() as cur:
         cur.execute(f"SELECT {people_store.COLUMNS} FROM people")
         return [StoredPerson(*row) for row in cur.fetchall()]

@@ -5,8 +5,8 @@ from datetime import date
 from urllib.parse import quote
 
 import pytest
-from conftest import invoke, load_event, reply
 
+from conftest import invoke, load_event, reply
 from people_api import people_store
 from people_api.person import inferred_age, person_from_json, utc_today
 
@@ -82,7 +82,11 @@ def test_people_by_age_sample_event_pages_by_three(people_db, api):
 
 
 def test_people_without_age_or_date_come_last_by_id(people_db, api):
-    for body in ({"id": 20, "first_name": "Nobody"}, {"id": 9, "last_name": "Unknown"}, {"id": 8, "first_name": "Kid", "age": 0}):
+    for body in (
+        {"id": 20, "first_name": "Nobody"},
+        {"id": 9, "last_name": "Unknown"},
+        {"id": 8, "first_name": "Kid", "age": 0},
+    ):
         people_store.add_person(person_from_json(body, utc_today()))
     ids = [p["id"] for p in api("people_by_age", "GET", "/people/age", "/people/age").json["people"]]
     assert ids == [8, 3, 1, 6, 5, 4, 7, 2, 9, 20]
@@ -113,7 +117,9 @@ def test_ids_by_last_name_sample_event_ignores_case(people_db):
     assert r.json == {"last_name": "robiner", "ids": [3, 6, 7], "next_cursor": None}
 
 
-@pytest.mark.parametrize("name", ["O'Neil", "Núñez", "Robert'); DROP TABLE people;--", "100%_sure", "李", "back\\slash"])
+@pytest.mark.parametrize(
+    "name", ["O'Neil", "Núñez", "Robert'); DROP TABLE people;--", "100%_sure", "李", "back\\slash"]
+)
 def test_last_names_with_quotes_unicode_and_sql_metacharacters(people_db, api, name):
     created = people_store.add_person(person_from_json({"last_name": name}, utc_today()))
     path = "/ids/lastname/" + quote(name, safe="")
@@ -125,12 +131,16 @@ def test_last_names_with_quotes_unicode_and_sql_metacharacters(people_db, api, n
 
 def test_accents_count_in_a_last_name_match(people_db, api):
     people_store.add_person(person_from_json({"last_name": "Núñez"}, utc_today()))
-    r = api("ids_by_last_name", "GET", "/ids/lastname/Nunez", "/ids/lastname/{lastname}", path_params={"lastname": "Nunez"})
+    r = api(
+        "ids_by_last_name", "GET", "/ids/lastname/Nunez", "/ids/lastname/{lastname}", path_params={"lastname": "Nunez"}
+    )
     assert r.json["ids"] == []
 
 
 def test_an_unknown_last_name_is_an_empty_list(people_db, api):
-    r = api("ids_by_last_name", "GET", "/ids/lastname/Smith", "/ids/lastname/{lastname}", path_params={"lastname": "Smith"})
+    r = api(
+        "ids_by_last_name", "GET", "/ids/lastname/Smith", "/ids/lastname/{lastname}", path_params={"lastname": "Smith"}
+    )
     assert (r.status, r.json["ids"], r.json["next_cursor"]) == (200, [], None)
 
 
@@ -139,7 +149,11 @@ def test_ids_by_last_name_page(people_db, api):
     first = api("ids_by_last_name", "GET", path, "/ids/lastname/{lastname}", query={"limit": "2"}).json
     assert first["ids"] == [3, 6]
     rest = api(
-        "ids_by_last_name", "GET", path, "/ids/lastname/{lastname}", query={"limit": "2", "cursor": first["next_cursor"]}
+        "ids_by_last_name",
+        "GET",
+        path,
+        "/ids/lastname/{lastname}",
+        query={"limit": "2", "cursor": first["next_cursor"]},
     ).json
     assert (rest["ids"], rest["next_cursor"]) == ([7], None)
 

@@ -39,7 +39,14 @@ def test_json_names_give_a_clean_person():
 
 def test_csv_header_names_are_aliases():
     person = person_from_json(
-        {"ID": "4", "First": "Rob", "Last": "May", "Age": "", "GithubAcct": "", "Date of 3rd Grade Graduation": "6/25/88"},
+        {
+            "ID": "4",
+            "First": "Rob",
+            "Last": "May",
+            "Age": "",
+            "GithubAcct": "",
+            "Date of 3rd Grade Graduation": "6/25/88",
+        },
         TODAY,
     )
     assert person == (4, "Rob", "May", None, None, date(1988, 6, 25))
