@@ -90,13 +90,13 @@ def main() -> int:
     # Imported after the environment is set: boto3 and the layer read it.
     import logging
 
-    from people_api.config import database_settings
     from samcli.lib.providers.sam_stack_provider import SamLocalStackProvider
 
     from devstack import logs, mysql
     from devstack.api import ApiServer, api_gateway
     from devstack.bucket import ImportBucket
     from devstack.functions import InProcessRunner, template_functions
+    from people_api.config import database_settings
 
     stacks, _ = SamLocalStackProvider.get_stacks(str(TEMPLATE))
     functions = template_functions(stacks, ROOT)
@@ -115,8 +115,13 @@ def main() -> int:
     except mysql.NoMySQL as problem:
         logs.say(str(problem))
         return 1
-    for name, value in (("DB_HOST", database.host), ("DB_PORT", str(database.port)), ("DB_USER", database.user),
-                        ("DB_PASSWORD", database.password), ("DB_NAME", database.database)):
+    for name, value in (
+        ("DB_HOST", database.host),
+        ("DB_PORT", str(database.port)),
+        ("DB_USER", database.user),
+        ("DB_PASSWORD", database.password),
+        ("DB_NAME", database.database),
+    ):
         os.environ[name] = value
     _apply_function_environment(functions)
 
@@ -163,7 +168,9 @@ def _banner(settings: Settings, database: str, seconds: float) -> None:
 
 
 if __name__ == "__main__":
-    signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops it as cleanly as Ctrl-C
+    # Ctrl-C even where the shell started us with SIGINT ignored (`make dev &`); `kill` as cleanly.
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         sys.exit(main())
     except KeyboardInterrupt:

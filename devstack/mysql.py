@@ -37,8 +37,10 @@ def ensure_database(settings: DatabaseSettings) -> bool:
         deadline = time.monotonic() + COMPOSE_START_TIMEOUT_SECONDS
         while not _answers(settings):
             if time.monotonic() > deadline:
-                raise NoMySQL(f"the compose MySQL did not accept connections within {COMPOSE_START_TIMEOUT_SECONDS} s;"
-                              f" see `docker compose -f {COMPOSE_FILE} logs {COMPOSE_SERVICE}`")
+                raise NoMySQL(
+                    f"the compose MySQL did not accept connections within {COMPOSE_START_TIMEOUT_SECONDS} s;"
+                    f" see `docker compose -f {COMPOSE_FILE} logs {COMPOSE_SERVICE}`"
+                )
             time.sleep(1)
     migrations.create_database(settings)
     conn = db.connect(settings)
@@ -46,8 +48,10 @@ def ensure_database(settings: DatabaseSettings) -> bool:
         applied = migrations.migrate(conn)
     finally:
         conn.close()
-    logs.say(f"MySQL {settings.user}@{settings.host}:{settings.port}, database {settings.database}"
-             f" (migrations applied now: {applied or 'none'})")
+    logs.say(
+        f"MySQL {settings.user}@{settings.host}:{settings.port}, database {settings.database}"
+        f" (migrations applied now: {applied or 'none'})"
+    )
     return started
 
 
@@ -58,12 +62,14 @@ def stop_compose_mysql() -> None:
 
 def _answers(settings: DatabaseSettings) -> bool:
     try:
-        db.connect(settings, database=None, connect_timeout=2).close()
+        db.connect(settings, database=None, connect_timeout=2, read_timeout=2).close()
     except pymysql.err.OperationalError as error:
         if error.args and error.args[0] in _NO_SERVER_CODES:
             return False
-        raise NoMySQL(f"MySQL at {settings.host}:{settings.port} answers but refuses us: {error}."
-                      " Set DB_USER and DB_PASSWORD (see docs/dev.md).") from error
+        raise NoMySQL(
+            f"MySQL at {settings.host}:{settings.port} answers but refuses us: {error}."
+            " Set DB_USER and DB_PASSWORD (see docs/dev.md)."
+        ) from error
     return True
 
 
@@ -88,7 +94,8 @@ def _how_to_get_mysql(settings: DatabaseSettings) -> str:
             "Any one of these gets you one:",
             "  - install and start MariaDB or MySQL here, e.g. on Debian/Ubuntu:",
             "      sudo apt-get install -y mariadb-server && sudo service mariadb start",
-            "      sudo mariadb -e \"ALTER USER root@localhost IDENTIFIED VIA unix_socket OR mysql_native_password USING PASSWORD('')\"",
+            '      sudo mariadb -e "ALTER USER root@localhost'
+            " IDENTIFIED VIA unix_socket OR mysql_native_password USING PASSWORD('')\"",
             "  - start Docker (the docker-compose.yml MySQL 8 is then started for you by `make dev`),",
             "    or run it yourself: docker compose up -d mysql",
             "  - use a server you already have: DB_HOST, DB_PORT, DB_USER, DB_PASSWORD (and DB_NAME) say where,",

@@ -72,7 +72,9 @@ def handlers(stacks):
 
 
 def test_devstack_serves_exactly_the_templates_routes(stacks):
-    served = {(route.path, method, route.function_name) for route in template_routes(stacks) for method in route.methods}
+    served = {
+        (route.path, method, route.function_name) for route in template_routes(stacks) for method in route.methods
+    }
 
     assert served == api_routes_in_template()
 
