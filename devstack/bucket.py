@@ -11,6 +11,7 @@ import json
 import threading
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote_plus
 
 import boto3
 from moto.server import ThreadedMotoServer
@@ -54,13 +55,24 @@ class ImportBucket:
         self._handled_changed = threading.Condition()
 
     def client(self, service: str):
-        return boto3.client(service, endpoint_url=self.url, region_name=self._region)
+        # moto takes any credentials
+        return boto3.client(
+            service,
+            endpoint_url=self.url,
+            region_name=self._region,
+            aws_access_key_id="devstack",
+            aws_secret_access_key="devstack",
+        )
 
     def start(self) -> None:
         self._server.start()
         s3, sqs = self.client("s3"), self.client("sqs")
         s3.create_bucket(Bucket=self.bucket)
-        self._queue_url = sqs.create_queue(QueueName=f"{self.bucket}-events")["QueueUrl"]
+        # Hidden while the function runs, as a Lambda event source mapping wants it (visibility >= timeout).
+        visibility = str(self.runner.functions[self.function_name].timeout_seconds)
+        self._queue_url = sqs.create_queue(
+            QueueName=f"{self.bucket}-events", Attributes={"VisibilityTimeout": visibility}
+        )["QueueUrl"]
         queue_arn = sqs.get_queue_attributes(QueueUrl=self._queue_url, AttributeNames=["QueueArn"])["Attributes"][
             "QueueArn"
         ]
@@ -81,7 +93,7 @@ class ImportBucket:
         self.client("s3").upload_file(str(path), self.bucket, key)
 
     def wait_until_handled(self, key: str, timeout: float) -> bool:
-        """True once an event for `key` went through the function (whatever its outcome)."""
+        """True once an event for object `key` went through the function (whatever its outcome)."""
         with self._handled_changed:
             return self._handled_changed.wait_for(lambda: key in self._handled, timeout)
 
@@ -97,8 +109,8 @@ class ImportBucket:
     def _handle(self, event: dict[str, Any]) -> None:
         if "Records" not in event:
             return  # S3's s3:TestEvent, sent when the notification is configured
-        # Keys in S3 events are URL-encoded (spaces as +): shown as they are in the event.
-        keys = [record["s3"]["object"]["key"] for record in event["Records"]]
+        # Keys in S3 events are URL-encoded (spaces as +); the event goes to the function as it is.
+        keys = [unquote_plus(record["s3"]["object"]["key"]) for record in event["Records"]]
         for key in keys:
             logs.say(f"s3://{self.bucket}/{key} created -> {self.function_name}", source="s3")
         try:

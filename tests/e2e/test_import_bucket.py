@@ -1,0 +1,72 @@
+"""devstack's import bucket: an object put into it reaches the template's S3-triggered function as AWS's S3 event."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+from urllib.parse import unquote_plus
+
+import pytest
+from samcli.lib.providers.sam_stack_provider import SamLocalStackProvider
+
+from devstack.bucket import ImportBucket, s3_trigger
+from devstack.functions import InProcessRunner, template_functions
+
+ROOT = Path(__file__).resolve().parents[2]
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")  # SAM CLI's template validation
+
+
+@pytest.fixture
+def bucket(unused_port):
+    """The bucket on its own moto server, its S3-triggered function replaced by a recorder."""
+    stacks, _ = SamLocalStackProvider.get_stacks(str(ROOT / "template.yaml"))
+    functions = template_functions(stacks, ROOT)
+    function_name, _ = s3_trigger(functions)
+    events = []
+    functions[function_name]._handler = lambda event, context: events.append(event) or {"imported": True}
+    bucket = ImportBucket(
+        InProcessRunner(functions, "us-east-1"), "127.0.0.1", unused_port, "people-import", "us-east-1"
+    )
+    bucket.start()
+    yield bucket, events
+    bucket.stop()
+
+
+@pytest.fixture
+def unused_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_the_template_names_the_import_function_and_its_csv_filter():
+    stacks, _ = SamLocalStackProvider.get_stacks(str(ROOT / "template.yaml"))
+
+    function_name, trigger = s3_trigger(template_functions(stacks, ROOT))
+
+    assert function_name == "ImportCsvFunction"
+    assert trigger["Filter"]["S3Key"]["Rules"] == [{"Name": "suffix", "Value": ".csv"}]
+
+
+def test_a_csv_put_reaches_the_function_as_an_s3_event(bucket, tmp_path):
+    # Given the bucket, and a CSV whose name needs URL-encoding
+    import_bucket, events = bucket
+    csv = tmp_path / "people.csv"
+    csv.write_text("ID,First\n1,Ann\n")
+
+    # When it is put, and a .txt after it
+    import_bucket.put(csv, "drops/new people.csv")
+    import_bucket.put(csv, "drops/notes.txt")
+
+    # Then the function got the S3 event of the .csv only, key URL-encoded as S3 sends it
+    assert import_bucket.wait_until_handled("drops/new people.csv", timeout=10)
+    assert import_bucket.wait_until_handled("drops/notes.txt", timeout=1.5) is False
+    [event] = events
+    [record] = event["Records"]
+    assert record["eventSource"] == "aws:s3"
+    assert record["eventName"].startswith("ObjectCreated:")
+    assert record["s3"]["bucket"]["name"] == "people-import"
+    assert "+people.csv" in record["s3"]["object"]["key"]
+    assert unquote_plus(record["s3"]["object"]["key"]) == "drops/new people.csv"
+    assert record["s3"]["object"]["size"] == csv.stat().st_size
