@@ -11,6 +11,12 @@ import time
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+from devstack import logs
+
+if TYPE_CHECKING:
+    from devstack.functions import LambdaFunction
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "template.yaml"
@@ -59,7 +65,7 @@ def _prepare_environment(settings: Settings) -> None:
     os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
 
 
-def _apply_function_environment(functions) -> None:
+def _apply_function_environment(functions: dict[str, LambdaFunction]) -> None:
     """The template's function variables, under what the shell already sets (as `sam local` does).
 
     One process has one environment: where functions disagree, the longest-running one's value
@@ -92,7 +98,7 @@ def main() -> int:
 
     from samcli.lib.providers.sam_stack_provider import SamLocalStackProvider
 
-    from devstack import logs, mysql
+    from devstack import mysql
     from devstack.api import ApiServer, api_gateway
     from devstack.bucket import ImportBucket
     from devstack.functions import InProcessRunner, template_functions
@@ -142,7 +148,7 @@ def main() -> int:
             bucket.put(SEED_CSV, SEED_CSV.name)
             if not bucket.wait_until_handled(SEED_CSV.name, SEED_TIMEOUT_SECONDS):
                 logs.say(f"{SEED_CSV.name} was not imported within {SEED_TIMEOUT_SECONDS} s; going on without it")
-        _banner(settings, database.database, time.monotonic() - started_at)
+        _banner(settings, database, time.monotonic() - started_at)
         threading.Event().wait()  # until Ctrl-C (SIGINT) or SIGTERM
     return 0
 
@@ -151,18 +157,17 @@ def _interrupt(_signal: int, _frame) -> None:
     raise KeyboardInterrupt
 
 
-def _banner(settings: Settings, database: str, seconds: float) -> None:
-    from devstack import logs
-
+def _banner(settings: Settings, database, seconds: float) -> None:
     api_url = f"http://{settings.host}:{settings.api_port}"
     s3_url = f"http://{settings.host}:{settings.s3_port}"
     for line in (
         f"ready in {seconds:.1f} s (Ctrl-C stops everything)",
         f"  API       {api_url}   (the routes of template.yaml)",
         f"  S3        {s3_url}   bucket {settings.bucket}: a .csv put there is imported",
-        f"  MySQL     database {database}",
+        f"  MySQL     {database.user}@{database.host}:{database.port}, database {database.database}",
         f"  try       curl {api_url}/people/age",
-        f"  import    aws --endpoint-url {s3_url} s3 cp my.csv s3://{settings.bucket}/  then  curl {api_url}/imports",
+        f"  import    aws --endpoint-url {s3_url} s3 cp my.csv s3://{settings.bucket}/   (any AWS credentials do)",
+        f"            then curl {api_url}/imports",
     ):
         logs.say(line)
 
