@@ -1,1 +1,26 @@
-"""TODO"""
+"""GET /imports/{id}: one CSV import, with its first row errors."""
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler.openapi.params import Path
+from aws_lambda_powertools.logging import correlation_paths
+
+from people_api import imports_store
+from people_api.api import NotFound, make_resolver
+from people_api.observability import logger
+from people_api.person import MAX_ID
+
+app = make_resolver()
+
+
+@app.get("/imports/<import_id>")
+def get_import(import_id: Annotated[int, Path(ge=1, le=MAX_ID)]) -> dict:
+    record = imports_store.import_by_id(import_id)
+    if record is None:
+        raise NotFound(f"no import has id {import_id}")
+    return record.as_json()
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+def lambda_handler(event, context):
+    return app.resolve(event, context)

@@ -1,1 +1,16 @@
-"""TODO"""
+"""S3 ObjectCreated (*.csv): import each file's people, once per content, all or nothing, with a report."""
+
+from people_api import db, s3_import
+from people_api.observability import logger, metrics
+
+
+@metrics.log_metrics
+@logger.inject_lambda_context
+def lambda_handler(event, context):
+    return s3_import.handle_event(
+        event,
+        db.connection(),
+        s3_import.s3_client(),
+        lambda: context.get_remaining_time_in_millis() / 1000,
+        s3_import.ImportSettings.from_environ(),
+    )

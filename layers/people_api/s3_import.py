@@ -1,0 +1,258 @@
+"""The CSV import from S3: each object once per content, all or nothing, with a report.
+
+For every ObjectCreated record: claim the object's `imports` record by (bucket,
+key, ETag), take its lock (racing deliveries wait, then see it done), stream the
+object through `csv_import` into the people table in one transaction that also
+marks the import succeeded, then write a JSON report under `reports/`.
+A file rejected as a whole is final; any other failure rolls back, is recorded,
+and is raised so that Lambda retries the event (then sends it to the DLQ).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from collections.abc import Callable
+from contextlib import closing
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import cache
+from typing import Any
+from urllib.parse import unquote_plus
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.data_classes import S3Event
+from botocore.exceptions import ClientError
+
+from people_api import imports_store
+from people_api.csv_import import FileRejected, Tally, read_people
+from people_api.imports_store import FAILED, FINISHED, REJECTED, SUCCEEDED, ObjectRef, Outcome
+from people_api.observability import logger, metrics
+from people_api.person import utc_today
+
+REPORTS_PREFIX = "reports/"
+DEFAULT_MAX_IMPORT_BYTES = 256 * 1024 * 1024
+DEADLINE_MARGIN_SECONDS = 20
+ALREADY_IMPORTED = "already_imported"
+_OBJECT_GONE = {"NoSuchKey", "NoSuchVersion", "PreconditionFailed", "404", "412"}
+_MAX_S3_KEY_BYTES = 1024
+
+
+@dataclass(frozen=True)
+class ImportSettings:
+    max_bytes: int
+    method: str  # "auto" (LOAD DATA where allowed), "load_data" or "insert"
+
+    @classmethod
+    def from_environ(cls, environ: os._Environ | dict = os.environ) -> ImportSettings:
+        return cls(
+            max_bytes=int(environ.get("MAX_IMPORT_BYTES") or DEFAULT_MAX_IMPORT_BYTES),
+            method=environ.get("IMPORT_LOAD_METHOD") or "auto",
+        )
+
+
+class ImportFailed(Exception):
+    """At least one object of the event failed (each is recorded and reported); Lambda retries the event."""
+
+
+class ImportBusy(Exception):
+    """Another delivery of the same object held its lock until this invocation ran out of time."""
+
+
+@cache
+def s3_client():
+    """Created on first use, then kept for the container's life."""
+    import boto3
+
+    return boto3.client("s3")
+
+
+def objects_of(event: dict[str, Any]) -> list[ObjectRef]:
+    """The created objects an S3 event names (keys URL-decoded), leaving out the import's own reports."""
+    objects = []
+    for record in S3Event(event).records:
+        s3_object = record.s3.get_object
+        key = unquote_plus(s3_object.key)
+        if not record.event_name.startswith("ObjectCreated:") or key.startswith(REPORTS_PREFIX):
+            logger.info("ignored", extra={"event_name": record.event_name, "key": key})
+            continue
+        objects.append(ObjectRef(record.s3.bucket.name, key, s3_object.etag, s3_object.version_id, s3_object.size))
+    return objects
+
+
+def handle_event(
+    event: dict[str, Any], conn, s3, remaining_seconds: Callable[[], float], settings: ImportSettings
+) -> dict[str, Any]:
+    """Import every object of the event; raise ImportFailed afterwards if any of them failed."""
+    reports, failures = [], []
+    for obj in objects_of(event):
+        try:
+            reports.append(import_object(conn, s3, obj, settings, time.monotonic() + remaining_seconds()))
+        except Exception as error:
+            logger.exception("import failed", extra={"bucket": obj.bucket, "key": obj.key})
+            failures.append(error)
+    if failures:
+        raise ImportFailed(f"{len(failures)} of the event's objects failed; see their reports") from failures[0]
+    return {"reports": reports}
+
+
+def import_object(conn, s3, obj: ObjectRef, settings: ImportSettings, ends_at: float) -> dict[str, Any]:
+    """Import one object unless its content was imported before; answer with its report."""
+    deadline = ends_at - DEADLINE_MARGIN_SECONDS
+    import_id = imports_store.claim(conn, obj)
+    if not imports_store.lock(conn, import_id, max(1, int(deadline - time.monotonic()))):
+        raise ImportBusy(f"import {import_id} of s3://{obj.bucket}/{obj.key} is still running in another delivery")
+    try:
+        previous = imports_store.record(conn, import_id)
+        if previous.status in FINISHED:
+            return _already_imported(s3, obj, previous)
+        imports_store.start(conn, import_id)
+        return _run(conn, s3, obj, import_id, settings, deadline)
+    finally:
+        imports_store.unlock(conn, import_id)
+
+
+def _run(conn, s3, obj: ObjectRef, import_id: int, settings: ImportSettings, deadline: float) -> dict[str, Any]:
+    started_at, clock = datetime.now(UTC), time.monotonic()
+    tally = Tally()
+    loaded = None
+    try:
+        _check_size(obj, settings.max_bytes)
+        with closing(_open(s3, obj)) as body:
+            people = read_people(body, utc_today(), tally, max_bytes=settings.max_bytes, deadline=deadline)
+            with imports_store.transaction(conn):
+                loaded = imports_store.load_people(conn, people, settings.method)
+                outcome = _outcome(SUCCEEDED, None, obj, import_id, tally, loaded.inserted, loaded.duplicate)
+                imports_store.finish(conn, import_id, outcome)
+    except FileRejected as rejected:
+        outcome = _outcome(REJECTED, str(rejected), obj, import_id, tally)
+        imports_store.finish(conn, import_id, outcome)
+    except Exception as error:
+        outcome = _outcome(FAILED, f"{type(error).__name__}: {error}", obj, import_id, tally)
+        _record_failure(conn, s3, obj, import_id, outcome, started_at, clock)
+        raise
+    report = _report(obj, import_id, outcome, started_at, clock, loaded.method if loaded else None)
+    _put_report(s3, obj.bucket, outcome.report_key, report)
+    _count(outcome)
+    logger.info(
+        "import finished",
+        extra={"import_id": import_id, "status": outcome.status, "reason": outcome.message, "rows": report["rows"]},
+    )
+    return report
+
+
+def _check_size(obj: ObjectRef, max_bytes: int) -> None:
+    if obj.size > max_bytes:
+        raise FileRejected(f"the file is {obj.size} bytes; the limit is {max_bytes} (MAX_IMPORT_BYTES)")
+    if obj.size == 0:
+        raise FileRejected("the file is empty")
+
+
+def _open(s3, obj: ObjectRef):
+    """The object's body as a stream: exactly the version (or ETag) the event names."""
+    exact = {"VersionId": obj.version_id} if obj.version_id else {"IfMatch": f'"{obj.etag}"'}
+    try:
+        return s3.get_object(Bucket=obj.bucket, Key=obj.key, **exact)["Body"]
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") in _OBJECT_GONE:
+            raise FileRejected(
+                "the object was deleted or replaced after the event; a newer upload has an event of its own"
+            ) from None
+        raise
+
+
+def _outcome(
+    status: str, message: str | None, obj: ObjectRef, import_id: int, tally: Tally, inserted: int = 0, duplicate: int = 0
+) -> Outcome:
+    return Outcome(
+        status=status,
+        message=message,
+        rows_read=tally.rows_read,
+        rows_inserted=inserted,
+        rows_duplicate=duplicate,
+        rows_rejected=tally.rows_rejected,
+        errors=tally.errors,
+        report_key=report_key(obj.key, import_id, status),
+    )
+
+
+def _record_failure(conn, s3, obj, import_id, outcome: Outcome, started_at: datetime, clock: float) -> None:
+    """Record and report a failure as far as the database and S3 still allow; the failure itself is raised."""
+    metrics.add_metric(name="ImportsFailed", unit=MetricUnit.Count, value=1)
+    try:
+        imports_store.finish(conn, import_id, outcome)
+    except Exception:
+        logger.exception("could not record the failure", extra={"import_id": import_id})
+    try:
+        _put_report(s3, obj.bucket, outcome.report_key, _report(obj, import_id, outcome, started_at, clock, None))
+    except Exception:
+        logger.exception("could not write the failure report", extra={"import_id": import_id})
+
+
+def _already_imported(s3, obj: ObjectRef, previous: imports_store.ImportRecord) -> dict[str, Any]:
+    report = {
+        "import_id": previous.id,
+        "status": ALREADY_IMPORTED,
+        "message": f"this content (bucket, key and ETag) was already imported as import {previous.id}"
+        f" ({previous.status}); nothing was done",
+        "object": _object_json(obj),
+        "import": previous.as_json(with_errors=False),
+    }
+    key = report_key(obj.key, previous.id, ALREADY_IMPORTED)
+    _put_report(s3, obj.bucket, key, report)
+    metrics.add_metric(name="ImportsAlreadyDone", unit=MetricUnit.Count, value=1)
+    logger.info("already imported", extra={"import_id": previous.id, "key": obj.key, "report_key": key})
+    return report
+
+
+def _report(
+    obj: ObjectRef, import_id: int, outcome: Outcome, started_at: datetime, clock: float, method: str | None
+) -> dict[str, Any]:
+    seconds = round(time.monotonic() - clock, 3)
+    return {
+        "import_id": import_id,
+        "status": outcome.status,
+        "message": outcome.message,
+        "object": _object_json(obj),
+        "rows": {
+            "read": outcome.rows_read,
+            "inserted": outcome.rows_inserted,
+            "duplicate": outcome.rows_duplicate,
+            "rejected": outcome.rows_rejected,
+        },
+        "errors": outcome.errors,
+        "load_method": method,
+        "timings": {
+            "started_at": started_at.isoformat(timespec="milliseconds"),
+            "finished_at": datetime.now(UTC).isoformat(timespec="milliseconds"),
+            "seconds": seconds,
+            "rows_per_second": round(outcome.rows_read / seconds) if seconds else None,
+        },
+    }
+
+
+def _object_json(obj: ObjectRef) -> dict[str, Any]:
+    return {"bucket": obj.bucket, "key": obj.key, "etag": obj.etag, "version_id": obj.version_id, "size": obj.size}
+
+
+def report_key(object_key: str, import_id: int, status: str) -> str:
+    """reports/<object key>/<UTC time>-import-<id>-<status>.json: never .csv, so never imported itself."""
+    name = f"{datetime.now(UTC):%Y%m%dT%H%M%S.%fZ}-import-{import_id}-{status}.json"
+    key = f"{REPORTS_PREFIX}{object_key}/{name}"
+    if len(key.encode()) > _MAX_S3_KEY_BYTES:
+        key = f"{REPORTS_PREFIX}{hashlib.sha256(object_key.encode()).hexdigest()}/{name}"
+    return key
+
+
+def _put_report(s3, bucket: str, key: str, report: dict[str, Any]) -> None:
+    body = json.dumps(report, ensure_ascii=False, indent=2).encode()
+    s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType="application/json")
+
+
+def _count(outcome: Outcome) -> None:
+    name = "ImportsSucceeded" if outcome.status == SUCCEEDED else "ImportsRejected"
+    metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
+    metrics.add_metric(name="PeopleImported", unit=MetricUnit.Count, value=outcome.rows_inserted)
+    metrics.add_metric(name="ImportRowsRejected", unit=MetricUnit.Count, value=outcome.rows_rejected)
