@@ -1,0 +1,333 @@
+"""The API's routes agree in template.yaml, docs/openapi.yaml and the functions' code.
+
+Each API route is declared three times: an `Api` event of a function in template.yaml,
+a path and method in docs/openapi.yaml, and the `@app.get(...)`/`@app.post(...)` route
+of the function's app.py. These tests fail when one of them gains or loses a route the
+others do not have, when a functions/ folder is not exactly one template function, and
+when a function has no sample event in events/.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
+RESOLVER_METHODS = HTTP_METHODS - {"trace"}
+
+Route = tuple[str, str]  # (METHOD, path with every parameter written "{}")
+
+
+class CloudFormationLoader(yaml.SafeLoader):
+    """SafeLoader that reads CloudFormation short forms (!Ref, !If, !Sub, !GetAtt...) as plain values."""
+
+
+def _tagged(loader: yaml.SafeLoader, tag_suffix: str, node: yaml.Node):
+    if isinstance(node, yaml.ScalarNode):
+        value = loader.construct_scalar(node)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)
+    return {f"Fn::{tag_suffix}" if tag_suffix != "Ref" else "Ref": value}
+
+
+CloudFormationLoader.add_multi_constructor("!", _tagged)
+
+
+def normalise(path: str) -> str:
+    """`/people/{id}` and `/people/<person_id>` both become `/people/{}`; no trailing slash."""
+    path = re.sub(r"\{[^}/]+\}|<[^>/]+>", "{}", path.strip())
+    return path.rstrip("/") or "/"
+
+
+def load_template(root: Path) -> dict:
+    return yaml.load((root / "template.yaml").read_text(), Loader=CloudFormationLoader)
+
+
+def template_functions(root: Path) -> dict[str, dict]:
+    """Logical id -> properties of every AWS::Serverless::Function."""
+    resources = load_template(root).get("Resources") or {}
+    return {
+        name: resource.get("Properties") or {}
+        for name, resource in resources.items()
+        if resource.get("Type") == "AWS::Serverless::Function"
+    }
+
+
+def folder_of(code_uri) -> str | None:
+    """`functions/ping/` -> `ping`; None for a CodeUri that is not a functions/ folder."""
+    if not isinstance(code_uri, str):
+        return None
+    parts = Path(code_uri.strip()).parts
+    return parts[1] if len(parts) == 2 and parts[0] == "functions" else None
+
+
+def template_routes(root: Path) -> dict[str, set[Route]]:
+    """functions/ folder -> the API routes its template function's events serve."""
+    routes: dict[str, set[Route]] = {}
+    for name, properties in template_functions(root).items():
+        folder = folder_of(properties.get("CodeUri")) or f"<{name}: CodeUri {properties.get('CodeUri')!r}>"
+        for event in (properties.get("Events") or {}).values():
+            if event.get("Type") not in ("Api", "HttpApi"):
+                continue
+            event_properties = event.get("Properties") or {}
+            method = str(event_properties.get("Method", "")).lower()
+            assert method in HTTP_METHODS, f"{name}: an Api event with method {method!r} (use one method per event)"
+            routes.setdefault(folder, set()).add((method.upper(), normalise(event_properties["Path"])))
+    return routes
+
+
+def openapi_routes(root: Path) -> set[Route]:
+    document = yaml.safe_load((root / "docs" / "openapi.yaml").read_text())
+    return {
+        (method.upper(), normalise(path))
+        for path, item in (document.get("paths") or {}).items()
+        for method in item
+        if method in HTTP_METHODS
+    }
+
+
+def code_routes(app_py: Path) -> set[Route]:
+    """The routes an app.py declares with @app.get("/..."), @app.post(...), @app.route(..., method=...)."""
+    routes: set[Route] = set()
+    for node in ast.walk(ast.parse(app_py.read_text(), filename=str(app_py))):
+        if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            continue
+        for decorator in node.decorator_list:
+            if not (isinstance(decorator, ast.Call) and isinstance(decorator.func, ast.Attribute)):
+                continue
+            verb = decorator.func.attr
+            if verb not in RESOLVER_METHODS | {"route"}:
+                continue
+            rule = _argument(decorator, 0, "rule")
+            assert isinstance(rule, str), f"{app_py}:{decorator.lineno}: the route's path must be a string literal"
+            if verb == "route":
+                methods = _argument(decorator, 1, "method") or "GET"
+                methods = [methods] if isinstance(methods, str) else list(methods)
+            else:
+                methods = [verb]
+            routes |= {(method.upper(), normalise(rule)) for method in methods}
+    return routes
+
+
+def _argument(call: ast.Call, position: int, keyword: str):
+    if len(call.args) > position:
+        return ast.literal_eval(call.args[position])
+    for kw in call.keywords:
+        if kw.arg == keyword:
+            return ast.literal_eval(kw.value)
+    return None
+
+
+def function_folders(root: Path) -> list[str]:
+    return sorted(p.name for p in (root / "functions").iterdir() if p.is_dir() and not p.name.startswith((".", "_")))
+
+
+def functions_on_disk_routes(root: Path) -> dict[str, set[Route]]:
+    """functions/ folder -> the routes its app.py declares (folders that declare none left out)."""
+    routes = {}
+    for folder in function_folders(root):
+        app_py = root / "functions" / folder / "app.py"
+        declared = code_routes(app_py) if app_py.is_file() else set()
+        if declared:
+            routes[folder] = declared
+    return routes
+
+
+def route_problems(root: Path) -> list[str]:
+    """Every disagreement between the template, the OpenAPI document and the code; [] when they agree."""
+    problems = []
+    in_template = template_routes(root)
+    in_code = functions_on_disk_routes(root)
+    template_all = [route for routes in in_template.values() for route in routes]
+    code_all = [route for routes in in_code.values() for route in routes]
+    for where, listed in (("template.yaml", template_all), ("functions/*/app.py", code_all)):
+        for route in sorted({r for r in listed if listed.count(r) > 1}):
+            problems.append(f"{where} serves {route} more than once")
+    documented = openapi_routes(root)
+    for route in sorted(set(template_all) | documented | set(code_all)):
+        missing = [
+            where
+            for where, routes in (
+                ("template.yaml", set(template_all)),
+                ("docs/openapi.yaml", documented),
+                ("functions/*/app.py", set(code_all)),
+            )
+            if route not in routes
+        ]
+        if missing:
+            problems.append(f"{route[0]} {route[1]} is missing from {', '.join(missing)}")
+    for folder in sorted(set(in_template) | set(in_code)):
+        if in_template.get(folder, set()) != in_code.get(folder, set()):
+            problems.append(
+                f"functions/{folder}: the template routes {sorted(in_template.get(folder, set()))} to it, "
+                f"its app.py declares {sorted(in_code.get(folder, set()))}"
+            )
+    return problems
+
+
+def folder_problems(root: Path) -> list[str]:
+    """functions/ folders and template functions that are not one to one."""
+    problems = []
+    uses: dict[str, list[str]] = {}
+    for name, properties in template_functions(root).items():
+        folder = folder_of(properties.get("CodeUri"))
+        if folder is None:
+            problems.append(f"{name}: CodeUri {properties.get('CodeUri')!r} is not a functions/<name>/ folder")
+        else:
+            uses.setdefault(folder, []).append(name)
+    on_disk = function_folders(root)
+    for folder in on_disk:
+        if len(uses.get(folder, [])) != 1:
+            problems.append(f"functions/{folder} is the CodeUri of {len(uses.get(folder, []))} template functions")
+        if not (root / "functions" / folder / "app.py").is_file():
+            problems.append(f"functions/{folder} has no app.py")
+    for folder, names in sorted(uses.items()):
+        if folder not in on_disk:
+            problems.append(f"{', '.join(names)}: CodeUri functions/{folder}/ does not exist")
+    return problems
+
+
+def missing_events(root: Path) -> list[str]:
+    return [folder for folder in function_folders(root) if not (root / "events" / f"{folder}.json").is_file()]
+
+
+# The real tree.
+
+
+def test_routes_agree_in_template_openapi_and_code():
+    assert route_problems(ROOT) == []
+
+
+def test_every_function_folder_is_one_template_function():
+    assert folder_problems(ROOT) == []
+
+
+def test_every_function_has_a_sample_event():
+    assert missing_events(ROOT) == [], "events/<function folder>.json missing"
+
+
+def test_the_checks_see_the_known_routes():
+    # Guards against the parsing silently finding nothing (then everything would "agree").
+    assert ("GET", "/people/{}") in openapi_routes(ROOT)
+    assert template_routes(ROOT)["get_person"] == {("GET", "/people/{}")}
+    assert functions_on_disk_routes(ROOT)["create_person"] == {("POST", "/people")}
+
+
+# The checks themselves, on a copy of the tree with one place changed.
+
+
+@pytest.fixture
+def tree(tmp_path: Path) -> Path:
+    """A copy of what the checks read: template.yaml, docs/openapi.yaml, functions/*/app.py, events/."""
+    shutil.copy(ROOT / "template.yaml", tmp_path / "template.yaml")
+    (tmp_path / "docs").mkdir()
+    shutil.copy(ROOT / "docs" / "openapi.yaml", tmp_path / "docs" / "openapi.yaml")
+    shutil.copytree(ROOT / "events", tmp_path / "events")
+    for folder in function_folders(ROOT):
+        (tmp_path / "functions" / folder).mkdir(parents=True)
+        app_py = ROOT / "functions" / folder / "app.py"
+        if app_py.is_file():
+            shutil.copy(app_py, tmp_path / "functions" / folder / "app.py")
+    assert route_problems(tmp_path) == route_problems(ROOT)
+    assert folder_problems(tmp_path) == folder_problems(ROOT)
+    return tmp_path
+
+
+def _append(path: Path, text: str) -> None:
+    path.write_text(path.read_text() + text)
+
+
+def _add_to_template(root: Path) -> None:
+    _add_template_function(root, "DeletePersonFunction", "get_person", "/people/{id}", "delete")
+
+
+def _add_template_function(root: Path, name: str, folder: str, path: str, method: str) -> None:
+    template = root / "template.yaml"
+    text = template.read_text()
+    addition = f"""
+  {name}:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: functions/{folder}/
+      Events:
+        Api:
+          Type: Api
+          Properties:
+            RestApiId: !Ref PeopleApi
+            Path: {path}
+            Method: {method}
+"""
+    template.write_text(text.replace("\nOutputs:", addition + "\nOutputs:", 1))
+
+
+def _add_to_openapi(root: Path) -> None:
+    document = root / "docs" / "openapi.yaml"
+    text = document.read_text()
+    addition = """  /people/{id}/friends:
+    get:
+      responses:
+        "200":
+          description: Friends.
+"""
+    document.write_text(text.replace("\ncomponents:", "\n" + addition + "\ncomponents:", 1))
+
+
+def _add_to_code(root: Path) -> None:
+    _append(
+        root / "functions" / "get_person" / "app.py",
+        '\n\n@app.delete("/people/<person_id>")\ndef delete_person(person_id: int) -> dict:\n    return {}\n',
+    )
+
+
+@pytest.mark.parametrize(
+    ("add_route", "problem"),
+    [
+        (_add_to_template, "DELETE /people/{} is missing from docs/openapi.yaml, functions/*/app.py"),
+        (_add_to_openapi, "GET /people/{}/friends is missing from template.yaml, functions/*/app.py"),
+        (_add_to_code, "DELETE /people/{} is missing from template.yaml, docs/openapi.yaml"),
+    ],
+    ids=["template", "openapi", "code"],
+)
+def test_a_route_added_in_one_place_only_is_reported(tree: Path, add_route, problem: str):
+    add_route(tree)
+    assert problem in route_problems(tree)
+    assert problem not in route_problems(ROOT)
+
+
+def test_a_route_added_everywhere_is_accepted_but_needs_a_sample_event(tree: Path):
+    _add_template_function(tree, "FriendsFunction", "friends", "/people/{person}/friends", "get")
+    _add_to_openapi(tree)
+    (tree / "functions" / "friends").mkdir()
+    (tree / "functions" / "friends" / "app.py").write_text('@app.get("/people/<pid>/friends")\ndef f(): ...\n')
+    assert route_problems(tree) == route_problems(ROOT)
+    assert folder_problems(tree) == folder_problems(ROOT)
+    assert "friends" in missing_events(tree)
+
+
+def test_a_route_moved_to_another_function_is_reported(tree: Path):
+    # Same routes overall, but the template sends GET /ping to list_people's code.
+    template = tree / "template.yaml"
+    template.write_text(template.read_text().replace("CodeUri: functions/ping/", "CodeUri: functions/list_people/", 1))
+    assert route_problems(tree) != route_problems(ROOT)
+    assert folder_problems(tree) != folder_problems(ROOT)
+
+
+def test_a_folder_without_a_template_function_is_reported(tree: Path):
+    (tree / "functions" / "orphan").mkdir()
+    (tree / "functions" / "orphan" / "app.py").write_text("")
+    assert "functions/orphan is the CodeUri of 0 template functions" in folder_problems(tree)
+
+
+def test_template_tags_are_tolerated():
+    template = load_template(ROOT)
+    assert template["Globals"]["Function"]["Runtime"] == {"Ref": "PythonRuntime"}
+    in_vpc = {"Fn::Not": [{"Fn::Equals": [{"Fn::Join": ["", {"Ref": "SubnetIds"}]}, ""]}]}
+    assert template["Conditions"]["InVpc"] == in_vpc
