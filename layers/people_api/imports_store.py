@@ -131,8 +131,10 @@ def claim(conn: pymysql.Connection, obj: ObjectRef) -> int:
     """The id of the object's import record, created if this is the first event for it."""
     with conn.cursor() as cur:
         cur.execute(
-            "INSERT INTO imports (bucket, object_key, object_key_hash, etag, version_id, size_bytes, status, created_at)"
-            " VALUES (%s, %s, %s, %s, %s, %s, %s, UTC_TIMESTAMP(3)) ON DUPLICATE KEY UPDATE id = LAST_INSERT_ID(id)",
+            "INSERT INTO imports"
+            " (bucket, object_key, object_key_hash, etag, version_id, size_bytes, status, created_at)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, UTC_TIMESTAMP(3))"
+            " ON DUPLICATE KEY UPDATE id = LAST_INSERT_ID(id)",
             (obj.bucket, obj.key, _key_hash(obj.key), obj.etag, obj.version_id, obj.size, PENDING),
         )
         return cur.lastrowid

@@ -124,7 +124,7 @@ def _run(conn, s3, obj: ObjectRef, import_id: int, settings: ImportSettings, dea
             people = read_people(body, utc_today(), tally, max_bytes=settings.max_bytes, deadline=deadline)
             with imports_store.transaction(conn):
                 loaded = imports_store.load_people(conn, people, settings.method)
-                outcome = _outcome(SUCCEEDED, None, obj, import_id, tally, loaded.inserted, loaded.duplicate)
+                outcome = _outcome(SUCCEEDED, None, obj, import_id, tally, loaded)
                 imports_store.finish(conn, import_id, outcome)
     except FileRejected as rejected:
         outcome = _outcome(REJECTED, str(rejected), obj, import_id, tally)
@@ -163,15 +163,13 @@ def _open(s3, obj: ObjectRef):
         raise
 
 
-def _outcome(
-    status: str, message: str | None, obj: ObjectRef, import_id: int, tally: Tally, inserted: int = 0, duplicate: int = 0
-) -> Outcome:
+def _outcome(status: str, message: str | None, obj: ObjectRef, import_id: int, tally: Tally, loaded=None) -> Outcome:
     return Outcome(
         status=status,
         message=message,
         rows_read=tally.rows_read,
-        rows_inserted=inserted,
-        rows_duplicate=duplicate,
+        rows_inserted=loaded.inserted if loaded else 0,
+        rows_duplicate=loaded.duplicate if loaded else 0,
         rows_rejected=tally.rows_rejected,
         errors=tally.errors,
         report_key=report_key(obj.key, import_id, status),

@@ -1,0 +1,491 @@
+"""The CSV import, through the real handler: S3 from moto (S3 only), the people and imports tables in MariaDB."""
+
+from __future__ import annotations
+
+import copy
+import csv
+import io
+import json
+import threading
+from dataclasses import dataclass
+from datetime import date
+from urllib.parse import quote_plus
+
+import boto3
+import pytest
+import yaml
+from moto import mock_aws
+
+from conftest import PEOPLE_CSV, ROOT, invoke, load_event
+from people_api import csv_import, db, people_store, s3_import
+from people_api.person import person_from_json, utc_today
+
+BUCKET = "people-import"
+METHODS = ["load_data", "insert"]
+
+
+@dataclass
+class Bucket:
+    s3: object
+    name: str = BUCKET
+
+    def put(self, key: str, data: bytes | str) -> dict:
+        """Upload an object; answer with the ObjectCreated event S3 would send for it."""
+        body = data.encode() if isinstance(data, str) else data
+        put = self.s3.put_object(Bucket=self.name, Key=key, Body=body)
+        return s3_event(key, put["ETag"].strip('"'), put.get("VersionId"), len(body))
+
+    def report(self, key: str) -> dict:
+        return json.loads(self.s3.get_object(Bucket=self.name, Key=key)["Body"].read())
+
+    def reports(self) -> list[str]:
+        listing = self.s3.list_objects_v2(Bucket=self.name, Prefix="reports/")
+        return sorted(o["Key"] for o in listing.get("Contents", []))
+
+
+def s3_event(key: str, etag: str, version_id: str | None, size: int) -> dict:
+    event = load_event("import_csv")
+    obj = event["Records"][0]["s3"]["object"]
+    obj.update(key=quote_plus(key, safe="/"), eTag=etag, size=size)  # S3 URL-encodes keys, a space as "+"
+    if version_id:
+        obj["versionId"] = version_id
+    else:
+        del obj["versionId"]
+    return event
+
+
+@pytest.fixture
+def bucket(empty_db, monkeypatch):
+    """A versioned bucket in moto, an empty database, and the handler's S3 client made inside the mock."""
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "eu-west-1",
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    monkeypatch.delenv("AWS_ENDPOINT_URL_S3", raising=False)
+    with mock_aws():
+        s3_import.s3_client.cache_clear()
+        s3 = boto3.client("s3", region_name="eu-west-1")
+        s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+        s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
+        yield Bucket(s3)
+    s3_import.s3_client.cache_clear()
+
+
+@pytest.fixture(params=METHODS)
+def method(request, monkeypatch):
+    """Each loading technique: LOAD DATA LOCAL INFILE, and the INSERT IGNORE path used where it is off."""
+    monkeypatch.setenv("IMPORT_LOAD_METHOD", request.param)
+    return request.param
+
+
+def import_event(event: dict) -> list[dict]:
+    return invoke("import_csv", event)["reports"]
+
+
+def only_report(event: dict) -> dict:
+    (report,) = import_event(event)
+    return report
+
+
+def stored_people() -> list[tuple]:
+    with db.cursor() as cur:
+        cur.execute(f"SELECT {people_store.COLUMNS} FROM people ORDER BY id")
+        return list(cur.fetchall())
+
+
+def people_count() -> int:
+    with db.cursor() as cur:
+        cur.execute("SELECT COUNT(*) FROM people")
+        return cur.fetchone()[0]
+
+
+def imports_rows() -> list[tuple]:
+    with db.cursor() as cur:
+        cur.execute("SELECT id, status, attempts, rows_inserted FROM imports ORDER BY id")
+        return list(cur.fetchall())
+
+
+def expected_people_csv() -> list[tuple]:
+    with PEOPLE_CSV.open(encoding="utf-8-sig", newline="") as f:
+        return [tuple(person_from_json(row, utc_today())) for row in csv.DictReader(f)]
+
+
+def generated_csv(rows: int, first_id: int = 1001) -> bytes:
+    lines = ["ID,First,Last,Age,GithubAcct,Date of 3rd Grade Graduation"]
+    year = utc_today().year
+    lines += [
+        f"{i},First{i},Last{i % 97},{i % 90 + 10},,6/25/{(year - i % 90 - 1) % 100:02d}"
+        for i in range(first_id, first_id + rows)
+    ]
+    return ("\r\n".join(lines) + "\r\n").encode()
+
+
+# people.csv
+
+
+def test_people_csv_imports_as_the_seven_people(bucket, method):
+    # Given people.csv, with its BOM, CRLF line ends and no newline after the last line
+    data = PEOPLE_CSV.read_bytes()
+    assert data.startswith(b"\xef\xbb\xbf") and b"\r\n" in data and not data.endswith(b"\n")
+
+    # When it is dropped into the bucket
+    report = only_report(bucket.put("people.csv", data))
+
+    # Then the 7 people are stored as the person rules make them
+    assert report["status"] == "succeeded" and report["load_method"] == method
+    assert report["rows"] == {"read": 7, "inserted": 7, "duplicate": 0, "rejected": 0}
+    assert stored_people() == expected_people_csv()
+
+
+def test_people_csv_imported_again_under_another_key_gives_seven_duplicates(bucket, method):
+    only_report(bucket.put("people.csv", PEOPLE_CSV.read_bytes()))
+
+    report = only_report(bucket.put("again/people.csv", PEOPLE_CSV.read_bytes()))
+
+    assert report["status"] == "succeeded"
+    assert report["rows"] == {"read": 7, "inserted": 0, "duplicate": 7, "rejected": 0}
+    assert stored_people() == expected_people_csv()
+
+
+# Messy files
+
+
+def test_quotes_newlines_commas_and_odd_characters_are_stored_as_given(bucket, method):
+    data = (
+        "\ufeffID,First,Last,Age\r\n"
+        '1,"Smith, Jr.","O""Neil",30\r\n'
+        '2,"Anne\r\nMarie",Zoë,\r\n'
+        "3,=SUM(A1),+1 Plus,\r\n"
+        "4,-dash,@at,\r\n"
+        '5,"tab\there","back\\slash",\r\n'
+        '6,\\N,"new\nline",40'
+    )
+    report = only_report(bucket.put("messy.csv", data))
+
+    assert report["rows"] == {"read": 6, "inserted": 6, "duplicate": 0, "rejected": 0}, report
+    assert [(p[0], p[1], p[2]) for p in stored_people()] == [
+        (1, "Smith, Jr.", 'O"Neil'),
+        (2, "Anne\r\nMarie", "Zoë"),
+        (3, "=SUM(A1)", "+1 Plus"),
+        (4, "-dash", "@at"),
+        (5, "tab\there", "back\\slash"),
+        (6, "\\N", "new\nline"),
+    ]
+
+
+def test_lf_file_without_bom_and_without_final_newline(bucket):
+    report = only_report(bucket.put("lf.csv", "ID,First,Last\n1,Ada,Lovelace\n2,Alan,Turing"))
+    assert report["rows"]["inserted"] == 2
+    assert [p[:3] for p in stored_people()] == [(1, "Ada", "Lovelace"), (2, "Alan", "Turing")]
+
+
+def test_header_in_any_case_and_order_or_with_json_names_and_without_ids(bucket, method):
+    only_report(bucket.put("a.csv", "last,AGE,first\r\nLovelace,36,Ada\r\n"))
+    only_report(bucket.put("b.csv", "github_account,first_name,third_grade_graduation\r\nturing,Alan,1921-06-25\r\n"))
+
+    assert [p[1:] for p in stored_people()] == [
+        ("Ada", "Lovelace", 36, None, None),
+        ("Alan", None, None, "turing", date(1921, 6, 25)),
+    ]
+    assert [p[0] for p in stored_people()] == [1, 2]
+
+
+def test_invalid_rows_are_rejected_with_line_field_and_reason_and_duplicates_counted(bucket, method):
+    data = (
+        "ID,First,Last,Age,GithubAcct,Date of 3rd Grade Graduation\r\n"
+        "1,Ada,Lovelace,36,,\r\n"
+        "x,Bad,Id,,,\r\n"
+        '3,,"",,,\r\n'
+        "4,Too,Many,1,,,extra\r\n"
+        '5,"Multi\r\nLine",Age,151,,\r\n'
+        "1,Second,Copy,,,\r\n"
+    )
+    report = only_report(bucket.put("rows.csv", data))
+
+    assert report["status"] == "succeeded"
+    assert report["rows"] == {"read": 6, "inserted": 1, "duplicate": 1, "rejected": 4}
+    assert [(e["line"], e["field"]) for e in report["errors"]] == [
+        (3, "id"),
+        (4, "first_name"),
+        (5, "row"),
+        (6, "age"),
+    ]
+    assert "151" in report["errors"][3]["message"]
+    assert stored_people() == [(1, "Ada", "Lovelace", 36, None, None)]  # the first id 1 won
+
+
+def test_only_the_first_100_row_errors_are_kept(bucket):
+    data = "ID,First,Age\r\n" + "".join(f"{i},X,999\r\n" for i in range(1, 151))
+    report = only_report(bucket.put("bad-ages.csv", data))
+    assert report["rows"]["rejected"] == 150 and len(report["errors"]) == 100
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        (b"ID,First,Last\r\n1,Jos\xe9,Block\r\n", "line 2 (byte 21): byte 0xe9 is not UTF-8 text"),
+        (b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03", "NUL byte"),
+        (b"ID,Age\r\n1,20\r\n", "neither First nor Last"),
+        (b"ID,First,Nickname\r\n1,Ada,Countess\r\n", "unknown column(s) 'Nickname'"),
+        (b"ID,First,first_name\r\n1,Ada,Ada\r\n", "first_name more than once"),
+        (b"ID,First,Last\r\n", "a header but no rows"),
+        (b"\r\n\r\n", "empty"),
+        (b"", "empty"),
+        (b'ID,First\r\n1,"' + b"a" * 2000 + b'"\r\n', "longer than 1000 characters"),
+        (b'{"people": [{"first_name": "Ada"}]}', "unknown column"),
+    ],
+)
+def test_files_that_cannot_be_imported_are_rejected_with_a_reason(bucket, data, reason):
+    report = only_report(bucket.put("bad.csv", data))
+
+    assert report["status"] == "rejected"
+    assert reason in report["message"]
+    assert people_count() == 0
+    assert imports_rows()[0][1] == "rejected"
+    assert bucket.report(bucket.reports()[0])["message"] == report["message"]
+
+
+def test_invalid_utf8_late_in_a_big_file_rejects_it_whole(bucket, method):
+    data = generated_csv(20_000) + b"99999,Jos\xe9,Late\r\n"
+    report = only_report(bucket.put("late.csv", data))
+    assert report["status"] == "rejected" and "line 20002" in report["message"]
+    assert people_count() == 0
+
+
+def test_object_over_the_size_limit_is_rejected_before_reading(bucket, monkeypatch):
+    monkeypatch.setenv("MAX_IMPORT_BYTES", "100")
+    monkeypatch.setattr(s3_import, "_open", lambda *_: pytest.fail("the object was read"))
+
+    report = only_report(bucket.put("people.csv", PEOPLE_CSV.read_bytes()))
+
+    assert report["status"] == "rejected"
+    assert report["message"] == "the file is 253 bytes; the limit is 100 (MAX_IMPORT_BYTES)"
+
+
+def test_stream_longer_than_the_limit_is_rejected_while_reading():
+    tally = csv_import.Tally()
+    with pytest.raises(csv_import.FileRejected, match="larger than the limit of 1000 bytes"):
+        list(csv_import.read_people(io.BytesIO(generated_csv(100)), utc_today(), tally, max_bytes=1000))
+
+
+# Keys and events
+
+
+def test_url_encoded_key_with_spaces_plus_parentheses_and_folders(bucket):
+    key = "incoming/2026 11/people (1)+copy.csv"
+    event = bucket.put(key, PEOPLE_CSV.read_bytes())
+    assert event["Records"][0]["s3"]["object"]["key"] == "incoming/2026+11/people+%281%29%2Bcopy.csv"
+
+    report = only_report(event)
+
+    assert report["status"] == "succeeded" and report["object"]["key"] == key
+    (report_key,) = bucket.reports()
+    assert report_key.startswith(f"reports/{key}/") and report_key.endswith("-succeeded.json")
+
+
+def test_several_records_in_one_event(bucket):
+    first = bucket.put("one.csv", "ID,First\r\n1,Ada\r\n")
+    second = bucket.put("two.csv", "ID,First\r\n2,Alan\r\n")
+    first["Records"] += second["Records"]
+
+    reports = import_event(first)
+
+    assert [r["object"]["key"] for r in reports] == ["one.csv", "two.csv"]
+    assert [p[:2] for p in stored_people()] == [(1, "Ada"), (2, "Alan")]
+
+
+def test_reports_do_not_trigger_imports(bucket):
+    # The trigger only passes keys ending in .csv; reports end in .json ...
+    template = yaml.load((ROOT / "template.yaml").read_text(), Loader=_IgnoreTags)
+    trigger = template["Resources"]["ImportCsvFunction"]["Properties"]["Events"]["CsvCreated"]["Properties"]
+    assert trigger["Filter"]["S3Key"]["Rules"] == [{"Name": "suffix", "Value": ".csv"}]
+    only_report(bucket.put("people.csv", PEOPLE_CSV.read_bytes()))
+    assert all(key.endswith(".json") for key in bucket.reports())
+
+    # ... and the handler ignores anything under reports/ even if it is called with it
+    assert import_event(bucket.put("reports/people.csv", PEOPLE_CSV.read_bytes())) == []
+    assert len(imports_rows()) == 1
+
+
+class _IgnoreTags(yaml.SafeLoader):
+    pass
+
+
+_IgnoreTags.add_multi_constructor("!", lambda loader, suffix, node: None)
+
+
+# Idempotency
+
+
+def test_the_same_event_twice_imports_once(bucket):
+    event = bucket.put("people.csv", PEOPLE_CSV.read_bytes())
+    only_report(event)
+
+    again = only_report(event)
+
+    assert again["status"] == "already_imported" and "nothing was done" in again["message"]
+    assert people_count() == 7
+    assert imports_rows() == [(1, "succeeded", 1, 7)]
+    assert [k.rsplit("-", 1)[-1] for k in bucket.reports()] == ["succeeded.json", "already_imported.json"]
+
+
+def test_same_bytes_uploaded_again_to_the_same_key_is_already_imported(bucket):
+    only_report(bucket.put("people.csv", PEOPLE_CSV.read_bytes()))
+    assert only_report(bucket.put("people.csv", PEOPLE_CSV.read_bytes()))["status"] == "already_imported"
+    # other bytes under the same key are another import
+    assert only_report(bucket.put("people.csv", "ID,First\r\n8,Grace\r\n"))["rows"]["inserted"] == 1
+
+
+def test_racing_deliveries_of_one_event_import_once(bucket, method):
+    event = bucket.put("big.csv", generated_csv(20_000))
+    start = threading.Barrier(4)
+    statuses: list[str] = []
+
+    def deliver():
+        start.wait()
+        try:
+            statuses.extend(r["status"] for r in import_event(copy.deepcopy(event)))
+        finally:
+            db.close()  # this thread's own connection
+
+    threads = [threading.Thread(target=deliver) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(statuses) == ["already_imported"] * 3 + ["succeeded"]
+    assert people_count() == 20_000
+    assert imports_rows() == [(1, "succeeded", 1, 20_000)]
+
+
+# All or nothing
+
+
+class _BrokenBody:
+    """An S3 body whose connection drops after `good_bytes`."""
+
+    def __init__(self, body, good_bytes: int):
+        self._body, self._left = body, good_bytes
+
+    def read(self, amt: int) -> bytes:
+        if self._left <= 0:
+            raise ConnectionResetError("connection reset by peer (injected)")
+        chunk = self._body.read(min(amt, self._left))
+        self._left -= len(chunk)
+        return chunk
+
+    def close(self) -> None:
+        self._body.close()
+
+
+def test_a_dropped_s3_connection_midway_leaves_nothing_and_the_retry_imports(people_db, bucket, method, monkeypatch):
+    before = stored_people()
+    data = generated_csv(30_000)
+    event = bucket.put("big.csv", data)
+    real_open = s3_import._open
+    monkeypatch.setattr(s3_import, "_open", lambda s3, obj: _BrokenBody(real_open(s3, obj), len(data) // 2))
+
+    with pytest.raises(s3_import.ImportFailed):
+        import_event(event)
+
+    assert stored_people() == before
+    (failed,) = imports_rows()
+    assert failed[1:3] == ("failed", 1)
+    failure = bucket.report(bucket.reports()[0])
+    assert failure["status"] == "failed" and "injected" in failure["message"]
+
+    monkeypatch.setattr(s3_import, "_open", real_open)
+    retry = only_report(event)
+    assert retry["status"] == "succeeded" and retry["rows"]["inserted"] == 30_000
+    assert people_count() == 7 + 30_000
+    assert imports_rows() == [(1, "succeeded", 2, 30_000)]
+
+
+def test_a_crash_in_the_middle_of_the_rows_leaves_nothing(bucket, method, monkeypatch):
+    event = bucket.put("big.csv", generated_csv(30_000))
+    real_clean, calls = csv_import.clean_person, []
+
+    def crash_at_row_20000(*args):
+        calls.append(1)
+        if len(calls) == 20_000:
+            raise MemoryError("injected")
+        return real_clean(*args)
+
+    monkeypatch.setattr(csv_import, "clean_person", crash_at_row_20000)
+    with pytest.raises(s3_import.ImportFailed):
+        import_event(event)
+    assert people_count() == 0 and imports_rows()[0][1] == "failed"
+
+    monkeypatch.setattr(csv_import, "clean_person", real_clean)
+    assert only_report(event)["rows"]["inserted"] == 30_000
+
+
+def test_running_out_of_time_stops_and_rolls_back(bucket, method):
+    event = bucket.put("big.csv", generated_csv(10_000))
+    almost_out_of_time = s3_import.DEADLINE_MARGIN_SECONDS - 1
+
+    with pytest.raises(s3_import.ImportFailed) as failed:
+        s3_import.handle_event(
+            event, db.connection(), bucket.s3, lambda: almost_out_of_time, s3_import.ImportSettings.from_environ()
+        )
+
+    assert isinstance(failed.value.__cause__, csv_import.DeadlinePassed)
+    assert people_count() == 0 and imports_rows()[0][1] == "failed"
+
+
+# The imports record and the API
+
+
+def test_imports_are_listed_newest_first_a_page_at_a_time(bucket, api):
+    for name in ("one", "two", "three"):
+        only_report(bucket.put(f"{name}.csv", f"First\r\n{name}\r\n"))
+
+    seen, cursor = [], None
+    while True:
+        query = {"limit": "2"} | ({"cursor": cursor} if cursor else {})
+        r = api("list_imports", "GET", "/imports", "/imports", query=query)
+        assert r.status == 200
+        seen += [(i["id"], i["key"]) for i in r.json["imports"]]
+        cursor = r.json["next_cursor"]
+        if cursor is None:
+            break
+
+    assert seen == [(3, "three.csv"), (2, "two.csv"), (1, "one.csv")]
+
+
+def test_an_import_record_has_status_counts_errors_timings_and_report_key(bucket, api):
+    report = only_report(bucket.put("people.csv", PEOPLE_CSV.read_bytes() + b"\r\n8,,,,,\r\n"))
+
+    r = api("get_import", "GET", f"/imports/{report['import_id']}", "/imports/{id}", path_params={"id": "1"})
+
+    assert r.status == 200
+    record = r.json
+    assert record["status"] == "succeeded" and record["key"] == "people.csv" and record["attempts"] == 1
+    assert record["rows"] == {"read": 8, "inserted": 7, "duplicate": 0, "rejected": 1}
+    assert record["errors"] == [
+        {"line": 9, "field": "first_name", "message": "a person needs a first_name or a last_name"}
+    ]
+    assert record["timings"]["seconds"] >= 0 and record["timings"]["finished_at"].endswith("Z")
+    assert bucket.report(record["report_key"]) == report
+
+
+def test_sample_events_answer(bucket):
+    only_report(bucket.put("people.csv", PEOPLE_CSV.read_bytes()))
+    listed = json.loads(invoke("list_imports", load_event("list_imports"))["body"])
+    assert [i["id"] for i in listed["imports"]] == [1]
+    got = json.loads(invoke("get_import", load_event("get_import"))["body"])
+    assert got["id"] == 1
+
+
+@pytest.mark.parametrize(("import_id", "status"), [("99", 404), ("0", 400), ("-1", 400), ("abc", 400)])
+def test_missing_or_malformed_import_ids(empty_db, api, import_id, status):
+    r = api("get_import", "GET", f"/imports/{import_id}", "/imports/{id}", path_params={"id": import_id})
+    assert r.status == status
+    assert r.json["message"]
+    if status == 404:
+        assert r.json == {"message": "no import has id 99"}
