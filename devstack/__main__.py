@@ -92,10 +92,9 @@ def main() -> int:
     started_at = time.monotonic()
     settings = Settings.from_environ()
     _prepare_environment(settings)
+    logs.install()
 
-    # Imported after the environment is set: boto3 and the layer read it.
-    import logging
-
+    # Imported after the environment and the terminal are set: boto3 and the layer read them.
     from samcli.lib.providers.sam_stack_provider import SamLocalStackProvider
 
     from devstack import mysql
@@ -106,9 +105,7 @@ def main() -> int:
 
     stacks, _ = SamLocalStackProvider.get_stacks(str(TEMPLATE))
     functions = template_functions(stacks, ROOT)
-    logs.install([*functions, "api", "s3"])
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # access lines: the API's own, none for moto's polls
+    logs.align([*functions, "api", "s3"])
 
     for name, port in (("API_PORT", settings.api_port), ("S3_PORT", settings.s3_port)):
         if not _port_is_free(settings.host, port):

@@ -115,10 +115,14 @@ class ImportBucket:
             logs.say(f"s3://{self.bucket}/{key} created -> {self.function_name}", source="s3")
         try:
             result = self.runner.call(self.function_name, event)
-            logs.say(f"{self.function_name} returned {json.dumps(result)}", source="s3")
+            logs.say(f"{self.function_name} returned {_shortened(json.dumps(result))}", source="s3")
         except Exception:
             # Not retried here; AWS retries twice (the template's EventInvokeConfig), then parks the event.
             logs.say(f"{self.function_name} failed (trace above); not retried locally", source="s3")
         with self._handled_changed:
             self._handled.update(keys)
             self._handled_changed.notify_all()
+
+
+def _shortened(text: str, limit: int = 300) -> str:
+    return text if len(text) <= limit else f"{text[:limit]}..."

@@ -7,6 +7,7 @@ current thread is running and put its name before each line it writes.
 
 from __future__ import annotations
 
+import logging
 import sys
 import threading
 from collections.abc import Iterator
@@ -50,14 +51,23 @@ class PrefixedStream:
         return self.target.fileno()
 
 
-def install(names: list[str]) -> None:
-    """Route this process's stdout and stderr through PrefixedStream (before any handler is loaded:
-    Powertools' logger keeps the sys.stdout it finds when it is created), prefixes as wide as the longest name."""
-    global _prefix_width
-    _prefix_width = max([_prefix_width, *map(len, names)])
+def install() -> None:
+    """Route this process's stdout and stderr through PrefixedStream, and logging to stderr.
+
+    Before anything loads the layer: Powertools' logger keeps the sys.stdout it finds when it is
+    created, and keeps its records from reaching the root logger's handlers that exist by then.
+    """
     if not isinstance(sys.stdout, PrefixedStream):
         sys.stdout = PrefixedStream(sys.stdout)
         sys.stderr = PrefixedStream(sys.stderr)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # access lines: the API's own, none for moto's polls
+
+
+def align(names: list[str]) -> None:
+    """Prefixes as wide as the longest of these names."""
+    global _prefix_width
+    _prefix_width = max([_prefix_width, *map(len, names)])
 
 
 @contextmanager

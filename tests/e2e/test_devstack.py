@@ -1,0 +1,259 @@
+"""`python -m devstack` end to end: real HTTP, real S3 calls, a throwaway database, then Ctrl-C.
+
+The tests share one stack and run in file order: the seeded people are checked before
+others are added, and the last test stops the stack.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import boto3
+import pymysql
+import pytest
+
+from people_api import db
+from people_api.config import database_settings
+
+ROOT = Path(__file__).resolve().parents[2]
+STARTUP_TIMEOUT_SECONDS = 45
+STOP_TIMEOUT_SECONDS = 15
+
+pytestmark = pytest.mark.e2e
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def is_listening(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+@dataclass
+class Reply:
+    status: int
+    body: str
+
+    @property
+    def json(self):
+        return json.loads(self.body)
+
+
+@dataclass
+class Stack:
+    process: subprocess.Popen
+    api_port: int
+    s3_port: int
+    database: str
+    bucket: str = "people-import"
+    lines: list[str] = field(default_factory=list)
+
+    @property
+    def output(self) -> str:
+        return "\n".join(self.lines)
+
+    def wait_for_line(self, text: str, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while not any(text in line for line in self.lines):
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"devstack never printed {text!r}; it printed:\n{self.output}")
+            time.sleep(0.1)
+
+    def request(self, method: str, path: str, body: dict | None = None) -> Reply:
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(f"http://127.0.0.1:{self.api_port}{path}", data=data, method=method)
+        request.add_header("Content-Type", "application/json")
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return Reply(response.status, response.read().decode())
+        except urllib.error.HTTPError as error:
+            return Reply(error.code, error.read().decode())
+
+    def s3(self):
+        return boto3.client(
+            "s3",
+            endpoint_url=f"http://127.0.0.1:{self.s3_port}",
+            region_name="us-east-1",
+            aws_access_key_id="e2e",
+            aws_secret_access_key="e2e",
+        )
+
+
+def eventually(check, timeout: float = 20, what: str = "the condition"):
+    """check()'s first truthy result, polled."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what} did not happen within {timeout} s")
+        time.sleep(0.2)
+
+
+@pytest.fixture(scope="module")
+def stack():
+    """devstack in its own process group, on free ports and a database of its own (dropped after)."""
+    database = f"people_e2e_{uuid.uuid4().hex[:12]}"
+    env = os.environ | {
+        "DB_NAME": database,
+        "API_PORT": str(free_port()),
+        "S3_PORT": str(free_port()),
+        "PYTHONUNBUFFERED": "1",
+    }
+    env.pop("DB_SECRET_ARN", None)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "devstack"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    running = Stack(process, int(env["API_PORT"]), int(env["S3_PORT"]), database)
+    reader = threading.Thread(target=lambda: running.lines.extend(line.rstrip("\n") for line in process.stdout))
+    reader.start()
+    try:
+        running.wait_for_line("ready in", STARTUP_TIMEOUT_SECONDS)
+        yield running
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+        reader.join()
+        _drop_database(database)
+
+
+def _drop_database(name: str) -> None:
+    conn = db.connect(database_settings(), database=None)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
+    finally:
+        conn.close()
+
+
+def test_ping(stack):
+    reply = stack.request("GET", "/ping")
+
+    assert (reply.status, reply.body) == (200, "pong")
+
+
+def test_the_seeded_people(stack):
+    reply = stack.request("GET", "/people")
+
+    assert reply.status == 200
+    assert [p["id"] for p in reply.json["people"]] == [1, 2, 3, 4, 5, 6, 7]
+
+
+def test_people_by_age(stack):
+    reply = stack.request("GET", "/people/age")
+
+    assert reply.status == 200
+    assert [p["id"] for p in reply.json["people"]] == [3, 1, 6, 5, 4, 7, 2]
+
+
+def test_a_new_person_can_be_read_back(stack):
+    created = stack.request("POST", "/people", {"first_name": "Ada", "last_name": "Lovelace", "age": 36})
+
+    assert created.status == 201, created.body
+    person_id = created.json["person"]["id"]
+    read = stack.request("GET", f"/people/{person_id}")
+    assert read.status == 200
+    assert (read.json["first_name"], read.json["last_name"]) == ("Ada", "Lovelace")
+
+
+def test_a_csv_put_into_the_bucket_is_imported(stack):
+    # Given a CSV of two new people, under a key with a space (S3 events carry it URL-encoded)
+    key = f"drops/e2e {uuid.uuid4().hex[:8]}.csv"
+    csv = "ID,First,Last,Age,GithubAcct,Date of 3rd Grade Graduation\n1001,Grace,Hopper,85,,\n1002,Alan,Turing,41,,\n"
+
+    # When it is put into the bucket
+    stack.s3().put_object(Bucket=stack.bucket, Key=key, Body=csv.encode())
+
+    # Then its people show up in /people, its import in /imports, with its report in the bucket
+    def last_names():
+        return {p["last_name"] for p in stack.request("GET", "/people?limit=100").json["people"]}
+
+    eventually(lambda: {"Hopper", "Turing"} <= last_names(), what="the CSV's people appearing in /people")
+    imports = stack.request("GET", "/imports")
+    assert imports.status == 200
+    [record] = [i for i in imports.json["imports"] if i["key"] == key]
+    assert (record["status"], record["rows"]["inserted"]) == ("succeeded", 2)
+    stack.s3().head_object(Bucket=stack.bucket, Key=record["report_key"])
+
+
+def test_a_txt_put_into_the_bucket_is_not_imported(stack):
+    stack.s3().put_object(Bucket=stack.bucket, Key="notes.txt", Body=b"not a csv")
+    time.sleep(1.5)
+
+    assert "notes.txt" not in stack.output
+
+
+def test_a_handler_exception_is_a_502_and_the_server_keeps_serving(stack):
+    # Given the people table gone for a moment (an SQL error, not a lost connection)
+    conn = pymysql.connect(**_connection_options(stack.database))
+    try:
+        with conn.cursor() as cur:
+            cur.execute("RENAME TABLE people TO people_away")
+        try:
+            # When /people is asked for
+            failed = stack.request("GET", "/people")
+        finally:
+            with conn.cursor() as cur:
+                cur.execute("RENAME TABLE people_away TO people")
+    finally:
+        conn.close()
+
+    # Then API Gateway's 502, with the trace in the terminal under the function's name
+    assert failed.status == 502
+    assert failed.json == {"message": "Internal server error"}
+    assert any(line.startswith("ListPeopleFunction") and "ProgrammingError: (1146" in line for line in stack.lines)
+    # And the next request is served
+    assert stack.request("GET", "/people").status == 200
+
+
+def _connection_options(database: str) -> dict:
+    settings = database_settings()
+    return dict(
+        host=settings.host,
+        port=settings.port,
+        user=settings.user,
+        password=settings.password,
+        database=database,
+        autocommit=True,
+    )
+
+
+def test_every_function_logs_under_its_name(stack):
+    assert any(line.startswith("ImportCsvFunction") for line in stack.lines)
+    assert any(line.startswith("api") and "GET /people/age -> 200" in line for line in stack.lines)
+
+
+def test_ctrl_c_stops_everything(stack):
+    # When the stack gets Ctrl-C
+    os.killpg(stack.process.pid, signal.SIGINT)
+
+    # Then it exits cleanly, its process group is empty and nothing listens on its ports
+    assert stack.process.wait(STOP_TIMEOUT_SECONDS) == 0
+    with pytest.raises(ProcessLookupError):
+        os.killpg(stack.process.pid, 0)
+    assert not is_listening(stack.api_port)
+    assert not is_listening(stack.s3_port)
