@@ -28,8 +28,13 @@ def create_person() -> Response[dict]:
         status_code=HTTPStatus.CREATED,
         content_type=content_types.APPLICATION_JSON,
         body=body,
-        headers={"Location": f"/people/{person_id}"},
+        headers={"Location": f"{_collection_path()}/{person_id}"},
     )
+
+
+def _collection_path() -> str:
+    """/people as the client addressed it: API Gateway's path keeps the stage (/v1/people)."""
+    return (app.current_event.request_context.path or app.current_event.path).rstrip("/")
 
 
 @metrics.log_metrics

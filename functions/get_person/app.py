@@ -13,8 +13,8 @@ from people_api.person import MAX_ID, utc_today
 app = make_resolver()
 
 
-@app.get("/people/<person_id>")
-def get_person(person_id: Annotated[int, Path(ge=1, le=MAX_ID)]) -> dict:
+@app.get("/people/<id>")
+def get_person(person_id: Annotated[int, Path(alias="id", ge=1, le=MAX_ID)]) -> dict:
     return people_store.person_by_id(person_id).as_json(utc_today())
 
 

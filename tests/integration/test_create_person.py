@@ -19,7 +19,7 @@ def people_ids(api) -> list[int]:
 def test_sample_event_creates_ada(people_db, api):
     r = reply(invoke("create_person", load_event("create_person")))
     assert r.status == 201
-    assert r.headers["Location"] == "/people/8"
+    assert r.headers["Location"] == "/v1/people/8"  # the stage is part of the client's URL
     assert r.json["person"] == {
         "id": 8,
         "first_name": "Ada",
@@ -38,7 +38,7 @@ def test_sample_event_creates_ada(people_db, api):
 def test_csv_names_and_an_explicit_id(people_db, api):
     body = {"ID": 40, "First": "Rob", "Last": "May", "Date of 3rd Grade Graduation": "6/25/88"}
     r = post(api, json.dumps(body))
-    assert (r.status, r.headers["Location"]) == (201, "/people/40")
+    assert (r.status, r.headers["Location"]) == (201, "/v1/people/40")
     assert r.json["person"]["age_inferred"] is True
     assert r.json["person"]["third_grade_graduation"] == "1988-06-25"
 
