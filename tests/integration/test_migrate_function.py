@@ -1,5 +1,4 @@
 from conftest import invoke, load_event
-
 from people_api.migrations import MIGRATIONS
 
 
