@@ -161,17 +161,19 @@ class _CheckedBytes(io.RawIOBase):
             raise FileRejected(f"the file is larger than the limit of {self._max_bytes} bytes")
         nul = chunk.find(b"\0")
         if nul >= 0:
-            raise FileRejected(f"{self._where(chunk, nul)}: a NUL byte; this is binary data, not CSV text")
-        pending = len(self._decoder.getstate()[0])
+            raise FileRejected(
+                f"{self._where(chunk, nul, self._offset)}: a NUL byte; this is binary data, not CSV text"
+            )
+        pending = self._decoder.getstate()[0]
         try:
             self._decoder.decode(chunk, final)
         except UnicodeDecodeError as error:
-            bad = error.start - pending
-            byte = (chunk[bad : bad + 1] or b"?").hex()
-            raise FileRejected(f"{self._where(chunk, max(bad, 0))}: byte 0x{byte} is not UTF-8 text") from None
+            data = pending + chunk  # what the decoder saw: error.start counts from here
+            where = self._where(data, error.start, self._offset - len(pending))
+            raise FileRejected(f"{where}: byte 0x{data[error.start]:02x} is not UTF-8 text") from None
         self._lines += chunk.count(b"\n")
         self._offset += len(chunk)
 
-    def _where(self, chunk: bytes, index: int) -> str:
-        line = self._lines + chunk.count(b"\n", 0, index) + 1
-        return f"line {line} (byte {self._offset + index + 1})"
+    def _where(self, data: bytes, index: int, data_offset: int) -> str:
+        line = self._lines + data.count(b"\n", 0, index) + 1
+        return f"line {line} (byte {data_offset + index + 1})"
