@@ -72,6 +72,9 @@ def s3_client():
 def objects_of(event: dict[str, Any]) -> list[ObjectRef]:
     """The created objects an S3 event names (keys URL-decoded), leaving out the import's own reports."""
     objects = []
+    if "Records" not in event:  # S3's s3:TestEvent, sent when a notification is configured
+        logger.info("ignored an event without records", extra={"event": event.get("Event")})
+        return objects
     for record in S3Event(event).records:
         s3_object = record.s3.get_object
         key = unquote_plus(s3_object.key)

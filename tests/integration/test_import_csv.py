@@ -489,3 +489,8 @@ def test_missing_or_malformed_import_ids(empty_db, api, import_id, status):
     assert r.json["message"]
     if status == 404:
         assert r.json == {"message": "no import has id 99"}
+
+
+def test_s3_test_event_is_ignored(bucket):
+    event = {"Service": "Amazon S3", "Event": "s3:TestEvent", "Bucket": BUCKET, "RequestId": "X", "HostId": "Y"}
+    assert import_event(event) == []
