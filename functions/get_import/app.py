@@ -13,8 +13,8 @@ from people_api.person import MAX_ID
 app = make_resolver()
 
 
-@app.get("/imports/<import_id>")
-def get_import(import_id: Annotated[int, Path(ge=1, le=MAX_ID)]) -> dict:
+@app.get("/imports/<id>")
+def get_import(import_id: Annotated[int, Path(alias="id", ge=1, le=MAX_ID)]) -> dict:
     record = imports_store.import_by_id(import_id)
     if record is None:
         raise NotFound(f"no import has id {import_id}")

@@ -489,6 +489,8 @@ def test_missing_or_malformed_import_ids(empty_db, api, import_id, status):
     assert r.json["message"]
     if status == 404:
         assert r.json == {"message": "no import has id 99"}
+    else:
+        assert [e["field"] for e in r.json["errors"]] == ["id"]
 
 
 def test_s3_test_event_is_ignored(bucket):
