@@ -70,27 +70,23 @@ def read_people(
         raise FileRejected("the file is empty")
     width, pick = _columns(header)
     last_line = reader.line_num
-    read = 0
-    try:
-        while True:
-            row = _next_row(reader, checked)
-            if row is None:
-                break
-            read += 1
-            if len(row) != width:
-                tally.reject(last_line + 1, [("row", f"has {len(row)} cells; the header has {width}")])
-            else:
-                row.append(None)  # what `pick` takes for a column the file does not have
-                try:
-                    yield clean_person(*pick(row), today)
-                except PersonInvalid as invalid:
-                    tally.reject(last_line + 1, [(e.field, e.message) for e in invalid.errors])
-            last_line = reader.line_num
-            if deadline is not None and read % _DEADLINE_EVERY_ROWS == 0 and time.monotonic() > deadline:
-                raise DeadlinePassed(f"stopped at line {last_line}: the invocation is about to time out")
-    finally:
-        tally.rows_read += read
-    if read == 0:
+    while True:
+        row = _next_row(reader, checked)
+        if row is None:
+            break
+        tally.rows_read += 1  # counted as it goes: a load that fails midway reports how far it got
+        if len(row) != width:
+            tally.reject(last_line + 1, [("row", f"has {len(row)} cells; the header has {width}")])
+        else:
+            row.append(None)  # what `pick` takes for a column the file does not have
+            try:
+                yield clean_person(*pick(row), today)
+            except PersonInvalid as invalid:
+                tally.reject(last_line + 1, [(e.field, e.message) for e in invalid.errors])
+        last_line = reader.line_num
+        if deadline is not None and tally.rows_read % _DEADLINE_EVERY_ROWS == 0 and time.monotonic() > deadline:
+            raise DeadlinePassed(f"stopped at line {last_line}: the invocation is about to time out")
+    if tally.rows_read == 0:
         raise FileRejected("the file has a header but no rows")
 
 

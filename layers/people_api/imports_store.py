@@ -14,12 +14,11 @@ import queue
 import re
 import sys
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime
-from itertools import islice
-from typing import Any
+from typing import Any, TypeVar
 
 import pymysql
 from pymysql.constants import CLIENT
@@ -30,15 +29,19 @@ from people_api.paging import Page, decode_cursor, encode_cursor, page_of
 from people_api.people_store import INSERT_COLUMNS, insert_row
 from people_api.person import NewPerson
 
+T = TypeVar("T")
 PENDING, RUNNING, SUCCEEDED, REJECTED, FAILED = "pending", "running", "succeeded", "rejected", "failed"
 FINISHED = (SUCCEEDED, REJECTED)
 LOAD_DATA, INSERT = "load_data", "insert"
-INSERT_BATCH_ROWS = 2000
+INSERT_BATCH_ROWS = 5000
+INSERT_BATCH_CHARS = 1_000_000
 MAX_MESSAGE_CHARS = 1000
 LOAD_DATA_CHUNK_ROWS = 20_000
 _TSV_WRITE_BYTES = 64 * 1024
 _PIPE_BYTES = 1024 * 1024
 _TSV_LINES_PER_WRITE = 1000
+_FEED_QUEUE_ITEMS = 2
+_INSERT_ROW = f"({', '.join(['%s'] * len(INSERT_COLUMNS.split(',')))})"
 _LOAD_DATA_SQL = (
     "LOAD DATA LOCAL INFILE %s IGNORE INTO TABLE people CHARACTER SET utf8mb4"
     " FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n'"
@@ -222,9 +225,9 @@ def transaction(conn: pymysql.Connection) -> Iterator[None]:
 def load_people(conn: pymysql.Connection, people: Iterable[NewPerson], method: str = "auto") -> Loaded:
     """Insert people in file order inside the caller's transaction; an id already taken is a duplicate.
 
-    LOAD DATA LOCAL INFILE streams the rows through a pipe while they are read and
-    checked (about twice as fast as multi-row INSERTs here: docs/import.md); where the
-    server or the connection does not allow it, batched INSERT IGNORE does the same.
+    Either way a feeder thread reads, checks and formats the rows while the server stores
+    the ones before. LOAD DATA LOCAL INFILE (about twice as fast: docs/import.md) where the
+    server and the connection allow it; multi-row INSERT IGNORE statements otherwise.
     """
     with conn.cursor() as cur:
         if method == "auto":
@@ -232,7 +235,7 @@ def load_people(conn: pymysql.Connection, people: Iterable[NewPerson], method: s
         if method == LOAD_DATA:
             return _load_data(cur, people)
         if method == INSERT:
-            return _insert_batches(cur, people)
+            return _insert_statements(cur, people)
     raise ValueError(f"unknown load method {method!r}")
 
 
@@ -244,44 +247,61 @@ def local_infile_allowed(cur: Cursor) -> bool:
 
 
 def _load_data(cur: Cursor, people: Iterable[NewPerson]) -> Loaded:
-    """One LOAD DATA statement per chunk of LOAD_DATA_CHUNK_ROWS, each reading a pipe the writer thread fills.
+    """One LOAD DATA statement per chunk of LOAD_DATA_CHUNK_ROWS, each reading a pipe the feeder fills.
 
     Chunks, not one statement: with innodb_autoinc_lock_mode=1 (MariaDB's default) a LOAD DATA
     holds the table's AUTO-INC lock until it ends, which would stall `POST /people` for the file.
     """
-    writer = _TsvWriter(people)
     inserted = duplicate = 0
-    with _quick_thread_switches():
-        writer.start()
-        try:
-            while (chunk := writer.chunks.get()) is not None:
-                try:
-                    cur.execute(_LOAD_DATA_SQL, (f"/dev/fd/{chunk.read_end}",))
-                finally:
-                    os.close(chunk.read_end)
-                inserted += cur.rowcount
-                duplicate += chunk.rows - cur.rowcount
-                _check_warnings(cur, chunk.rows - cur.rowcount)
-        except BaseException:
-            writer.abandon()
-            raise
-        writer.join()
-    if writer.error is not None:
-        raise writer.error
+    with _feeding(_tsv_chunks(people), discard=lambda chunk: os.close(chunk.read_end)) as chunks:
+        for chunk in chunks:
+            try:
+                cur.execute(_LOAD_DATA_SQL, (f"/dev/fd/{chunk.read_end}",))
+            except AttributeError as error:
+                # PyMySQL #989 (fix not released): a connection lost during LOAD DATA LOCAL surfaces
+                # as an AttributeError raised while handling the OperationalError that says so.
+                if isinstance(error.__context__, pymysql.OperationalError):
+                    raise error.__context__ from None
+                raise
+            finally:
+                os.close(chunk.read_end)
+            inserted += cur.rowcount
+            duplicate += chunk.rows - cur.rowcount
+            _check_warnings(cur, chunk.rows - cur.rowcount)
     return Loaded(inserted, duplicate, LOAD_DATA)
 
 
-def _insert_batches(cur: Cursor, people: Iterable[NewPerson]) -> Loaded:
-    placeholders = ", ".join(["%s"] * len(INSERT_COLUMNS.split(",")))
-    sql = f"INSERT IGNORE INTO people ({INSERT_COLUMNS}) VALUES ({placeholders})"
-    rows = map(insert_row, people)
+def _insert_statements(cur: Cursor, people: Iterable[NewPerson]) -> Loaded:
     inserted = duplicate = 0
-    while batch := list(islice(rows, INSERT_BATCH_ROWS)):
-        added = cur.executemany(sql, batch)
-        _check_warnings(cur, len(batch) - added)
-        inserted += added
-        duplicate += len(batch) - added
+    with _feeding(_insert_batches(people, cur.mogrify)) as batches:
+        for sql, rows in batches:
+            added = cur.execute(sql)
+            _check_warnings(cur, rows - added)
+            inserted += added
+            duplicate += rows - added
     return Loaded(inserted, duplicate, INSERT)
+
+
+def _insert_batches(
+    people: Iterable[NewPerson], mogrify: Callable[[str, tuple], str]
+) -> Generator[tuple[str, int], None, None]:
+    """INSERT IGNORE statements of up to INSERT_BATCH_ROWS people (and INSERT_BATCH_CHARS), with their row counts.
+
+    Each row's values are bound by the driver (`cursor.mogrify`, what `execute` sends); building
+    the statements here lets the feeder thread do it while the previous statement runs.
+    """
+    prefix = f"INSERT IGNORE INTO people ({INSERT_COLUMNS}) VALUES "
+    values: list[str] = []
+    chars = 0
+    for person in people:
+        row = mogrify(_INSERT_ROW, insert_row(person))
+        values.append(row)
+        chars += len(row) + 1
+        if len(values) == INSERT_BATCH_ROWS or chars >= INSERT_BATCH_CHARS:
+            yield prefix + ",".join(values), len(values)
+            values, chars = [], 0
+    if values:
+        yield prefix + ",".join(values), len(values)
 
 
 def _check_warnings(cur: Cursor, duplicate: int) -> None:
@@ -293,10 +313,22 @@ def _check_warnings(cur: Cursor, duplicate: int) -> None:
 
 
 @contextmanager
+def _feeding(items: Generator[T, None, None], discard: Callable[[T], None] = lambda _: None) -> Iterator[Iterator[T]]:
+    """`items`, produced by a feeder thread while the caller loads the ones before; stops the feeder on error."""
+    feeder = _Feeder(items, discard)
+    with _quick_thread_switches():
+        feeder.start()
+        try:
+            yield feeder.items()
+        finally:
+            feeder.stop()
+
+
+@contextmanager
 def _quick_thread_switches() -> Iterator[None]:
     """Hand the GIL over every 0.5 ms instead of 5 while loading (the process's setting, restored after).
 
-    The writer thread is always busy; at the default interval the loading thread waits up
+    The feeder thread is always busy; at the default interval the loading thread waits up
     to 5 ms each time it needs the GIL to pass a packet on, and the server waits with it:
     measured, the import runs about twice as fast this way (docs/import.md).
     """
@@ -315,62 +347,93 @@ def _quick_thread_switches() -> Iterator[None]:
                 sys.setswitchinterval(_usual_switch_interval)
 
 
+class _Feeder(threading.Thread):
+    """Runs a generator in a thread of its own, handing its items over through a short queue."""
+
+    _END = object()
+
+    def __init__(self, items: Generator[T, None, None], discard: Callable[[T], None]):
+        super().__init__(name="people-import-feeder", daemon=True)
+        self._source = items
+        self._discard = discard
+        self._queue: queue.Queue = queue.Queue(maxsize=_FEED_QUEUE_ITEMS)
+        self._stopping = threading.Event()
+        self._ended = False
+        self._error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            for item in self._source:
+                self._queue.put(item)
+                if self._stopping.is_set():
+                    break
+        except BrokenPipeError:
+            pass  # the statement reading the pipe failed; its error is the one reported
+        except BaseException as error:
+            self._error = error
+        finally:
+            self._source.close()
+            self._queue.put(self._END)
+
+    def items(self) -> Iterator[T]:
+        """Each item as it comes; then the feeder's own error (a bad file, the deadline...), if it had one."""
+        while (item := self._queue.get()) is not self._END:
+            yield item
+        self._ended = True
+        self.join()
+        if self._error is not None:
+            raise self._error
+
+    def stop(self) -> None:
+        """After the last item, or a failed statement: discard what nobody will load, and wait for the thread."""
+        self._stopping.set()
+        while not self._ended:
+            item = self._queue.get()
+            if item is self._END:
+                self._ended = True
+            else:
+                self._discard(item)
+        self.join()
+
+
 @dataclass
 class _Chunk:
     read_end: int
     rows: int = 0  # set before the write end closes, so final once LOAD DATA has read to the end
 
 
-class _TsvWriter(threading.Thread):
-    """Writes people as LOAD DATA's tab-separated lines into one pipe per chunk, while the server reads."""
+def _tsv_chunks(people: Iterable[NewPerson]) -> Generator[_Chunk, None, None]:
+    """Pipes of up to LOAD_DATA_CHUNK_ROWS people as LOAD DATA's tab-separated lines.
 
-    def __init__(self, people: Iterable[NewPerson]):
-        super().__init__(name="people-tsv-writer", daemon=True)
-        self._people = iter(people)
-        self._stopped = threading.Event()
-        self.chunks: queue.SimpleQueue[_Chunk | None] = queue.SimpleQueue()
-        self.error: BaseException | None = None
+    Each pipe is handed over before it is written, so that the server reads while it fills.
+    """
+    people = iter(people)
+    more = True
+    while more:
+        read_end, write_end = os.pipe()
+        with open(write_end, "wb", buffering=_TSV_WRITE_BYTES) as pipe:
+            with suppress(OSError):  # a bigger pipe lets the feeder run ahead while a statement ends
+                fcntl.fcntl(write_end, fcntl.F_SETPIPE_SZ, _PIPE_BYTES)
+            chunk = _Chunk(read_end)
+            yield chunk
+            more = _write_chunk(pipe, chunk, people)
 
-    def run(self) -> None:
-        try:
-            more = True
-            while more and not self._stopped.is_set():
-                read_end, write_end = os.pipe()
-                with suppress(OSError):  # a bigger pipe lets the writer run ahead while a statement ends
-                    fcntl.fcntl(write_end, fcntl.F_SETPIPE_SZ, _PIPE_BYTES)
-                chunk = _Chunk(read_end)
-                self.chunks.put(chunk)
-                with open(write_end, "wb", buffering=_TSV_WRITE_BYTES) as pipe:
-                    more = self._write_chunk(pipe, chunk)
-        except BrokenPipeError:
-            pass  # the statement reading the pipe failed; its error is the one reported
-        except BaseException as error:
-            self.error = error
-        finally:
-            self.chunks.put(None)
 
-    def _write_chunk(self, pipe, chunk: _Chunk) -> bool:
-        """Write up to LOAD_DATA_CHUNK_ROWS people; False once there are no more."""
-        lines: list[str] = []
-        for person in self._people:
-            lines.append("\t".join(map(_tsv_value, insert_row(person))))
-            if len(lines) == _TSV_LINES_PER_WRITE:
-                pipe.write(("\n".join(lines) + "\n").encode())
-                chunk.rows += len(lines)
-                lines.clear()
-                if chunk.rows >= LOAD_DATA_CHUNK_ROWS:
-                    return True
-        if lines:
+def _write_chunk(pipe, chunk: _Chunk, people: Iterator[NewPerson]) -> bool:
+    """Write up to LOAD_DATA_CHUNK_ROWS people; False once there are no more."""
+    lines: list[str] = []
+    for person in people:
+        lines.append("\t".join(map(_tsv_value, insert_row(person))))
+        if len(lines) == _TSV_LINES_PER_WRITE:
             pipe.write(("\n".join(lines) + "\n").encode())
             chunk.rows += len(lines)
-        return False
-
-    def abandon(self) -> None:
-        """After a failed statement: close the pipes nobody will read, so that the writer stops, and wait."""
-        self._stopped.set()
-        while (chunk := self.chunks.get()) is not None:
-            os.close(chunk.read_end)  # the writer, if blocked on it, gets BrokenPipeError
-        self.join()
+            lines.clear()
+            if chunk.rows >= LOAD_DATA_CHUNK_ROWS:
+                return True
+    if lines:
+        pipe.write(("\n".join(lines) + "\n").encode())
+        chunk.rows += len(lines)
+    return False
 
 
 def _tsv_value(value: Any) -> str:

@@ -12,12 +12,14 @@ from datetime import date
 from urllib.parse import quote_plus
 
 import boto3
+import pymysql
 import pytest
 import yaml
 from moto import mock_aws
 
 from conftest import PEOPLE_CSV, ROOT, invoke, load_event
 from people_api import csv_import, db, people_store, s3_import
+from people_api.config import database_settings
 from people_api.person import person_from_json, utc_today
 
 BUCKET = "people-import"
@@ -162,11 +164,12 @@ def test_quotes_newlines_commas_and_odd_characters_are_stored_as_given(bucket, m
         "3,=SUM(A1),+1 Plus,\r\n"
         "4,-dash,@at,\r\n"
         '5,"tab\there","back\\slash",\r\n'
-        '6,\\N,"new\nline",40'
+        '6,\\N,"new\nline",40\r\n'
+        '7,100%s,"x\'); DROP TABLE people; --",41'
     )
     report = only_report(bucket.put("messy.csv", data))
 
-    assert report["rows"] == {"read": 6, "inserted": 6, "duplicate": 0, "rejected": 0}, report
+    assert report["rows"] == {"read": 7, "inserted": 7, "duplicate": 0, "rejected": 0}, report
     assert [(p[0], p[1], p[2]) for p in stored_people()] == [
         (1, "Smith, Jr.", 'O"Neil'),
         (2, "Anne\r\nMarie", "Zoë"),
@@ -174,6 +177,7 @@ def test_quotes_newlines_commas_and_odd_characters_are_stored_as_given(bucket, m
         (4, "-dash", "@at"),
         (5, "tab\there", "back\\slash"),
         (6, "\\N", "new\nline"),
+        (7, "100%s", "x'); DROP TABLE people; --"),
     ]
 
 
@@ -423,6 +427,33 @@ def test_a_crash_in_the_middle_of_the_rows_leaves_nothing(bucket, method, monkey
 
     monkeypatch.setattr(csv_import, "clean_person", real_clean)
     assert only_report(event)["rows"]["inserted"] == 30_000
+
+
+def test_a_lost_database_connection_midway_leaves_nothing_and_the_retry_imports(bucket, method, monkeypatch):
+    event = bucket.put("big.csv", generated_csv(30_000))
+    import_connection = db.connection().thread_id()
+    real_clean, calls = csv_import.clean_person, []
+
+    def kill_the_import_connection_at_row_15000(*args):
+        calls.append(1)
+        if len(calls) == 15_000:  # while earlier rows are being stored
+            with db.connect(database_settings()) as admin, admin.cursor() as cur:
+                cur.execute("KILL CONNECTION %s", (import_connection,))
+        return real_clean(*args)
+
+    monkeypatch.setattr(csv_import, "clean_person", kill_the_import_connection_at_row_15000)
+    with pytest.raises(s3_import.ImportFailed) as failed:
+        import_event(event)
+    assert isinstance(failed.value.__cause__, pymysql.err.OperationalError)
+    assert people_count() == 0
+    failure = bucket.report(bucket.reports()[0])
+    assert failure["status"] == "failed" and failure["rows"]["read"] >= 15_000, failure
+
+    monkeypatch.setattr(csv_import, "clean_person", real_clean)
+    retry = only_report(event)
+    assert retry["status"] == "succeeded" and retry["rows"]["inserted"] == 30_000
+    assert people_count() == 30_000
+    assert imports_rows() == [(1, "succeeded", 2, 30_000)]
 
 
 def test_running_out_of_time_stops_and_rolls_back(bucket, method):
