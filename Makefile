@@ -32,8 +32,10 @@ check: lint test build
 migrate: $(VENV)/.installed  ## apply the schema migrations to DB_NAME (default: people), creating it if missing
 	PYTHONPATH=layers $(BIN)/python -m people_api.migrations --create-database
 
-bench: $(VENV)/.installed  ## the CSV import benchmark (bench/README in the main README)
+bench: $(VENV)/.installed  ## every benchmark, about 10 minutes (figures: README, Speed)
 	$(BIN)/python bench/import_benchmark.py
+	$(BIN)/python bench/age_paging.py
+	$(BIN)/python bench/cold_start.py
 
 deploy: $(VENV)/.installed  ## build for python3.13/arm64 (needs python3.13 or Docker) and deploy
 	$(BIN)/sam build

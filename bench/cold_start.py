@@ -3,8 +3,8 @@
 Baselines measured in the same run, on the same machine:
   bare        `python -c pass` (interpreter start)
   powertools  a one-route Powertools resolver without validation, importing nothing of ours
-Run: .venv/bin/python bench/cold_start.py [--runs N]   (DB_* point at a migrated database for the
-handlers that read; /ping reads nothing.)
+The handlers read a throwaway database of their own (DB_* say which server; default local).
+Run: .venv/bin/python bench/cold_start.py [--runs N]
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ import os
 import statistics
 import subprocess
 import sys
+import time
+import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -66,8 +68,6 @@ def run(code: str) -> dict:
 
 
 def wall_ms(argv: list[str]) -> float:
-    import time
-
     t0 = time.perf_counter()
     subprocess.run(argv, check=True)
     return (time.perf_counter() - t0) * 1000
@@ -77,7 +77,25 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
-    runs = range(args.runs)
+    sys.path.insert(0, str(ROOT / "layers"))
+    from people_api import db, migrations
+    from people_api.config import database_settings
+
+    os.environ.pop("DB_SECRET_ARN", None)
+    os.environ["DB_NAME"] = f"people_bench_{uuid.uuid4().hex[:12]}"
+    settings = database_settings()
+    migrations.create_database(settings)
+    conn = db.connect(settings)
+    try:
+        migrations.migrate(conn)
+        measure(range(args.runs))
+    finally:
+        with conn.cursor() as cur:
+            cur.execute(f"DROP DATABASE IF EXISTS `{settings.database}`")
+        conn.close()
+
+
+def measure(runs: range) -> None:
     bare = statistics.median(wall_ms([sys.executable, "-c", "pass"]) for _ in runs)
     base = [run(BASELINE_RESOLVER) for _ in runs]
     base_total = statistics.median(r["import_ms"] + r["first_call_ms"] for r in base)
