@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 
+from flask import Response
 from samcli.lib.providers.api_provider import ApiProvider
 from samcli.lib.providers.provider import Stack
 from samcli.local.apigw.local_apigw_service import LocalApigwService
@@ -23,7 +24,25 @@ def api_gateway(stacks: list[Stack], runner: InProcessRunner) -> LocalApigwServi
     """SAM CLI's API Gateway emulation for the template, with `runner` in place of its containers."""
     service = LocalApigwService(api=ApiProvider(stacks).api, lambda_runner=runner)
     service.create()
+    answer = unknown_route_answer(stacks)
+    if answer is not None:  # SAM CLI answers 403 "Missing Authentication Token" whatever the template says
+        status, body = answer
+        for code in (404, 405):  # Flask's errors for a path, or a method, with no route
+            service._app.register_error_handler(code, lambda _: Response(body, status, mimetype="application/json"))
     return service
+
+
+def unknown_route_answer(stacks: list[Stack]) -> tuple[int, str] | None:
+    """Status and JSON body of the template's MISSING_AUTHENTICATION_TOKEN gateway response, if it sets one."""
+    for stack in stacks:
+        for resource in stack.resources.values():
+            if resource.get("Type") != "AWS::Serverless::Api":
+                continue
+            gateway_responses = resource.get("Properties", {}).get("GatewayResponses", {})
+            response = gateway_responses.get("MISSING_AUTHENTICATION_TOKEN")
+            if response is not None:
+                return int(response["StatusCode"]), response["ResponseTemplates"]["application/json"]
+    return None
 
 
 class _AccessLog(WSGIRequestHandler):

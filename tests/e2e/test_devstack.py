@@ -156,6 +156,12 @@ def test_ping(stack):
     assert (reply.status, reply.body) == (200, "pong")
 
 
+def test_a_method_and_path_with_no_route_is_a_json_404(stack):
+    reply = stack.request("GET", "/nowhere")
+
+    assert (reply.status, reply.json) == (404, {"message": "no route for this method and path"})
+
+
 def test_the_seeded_people(stack):
     reply = stack.request("GET", "/people")
 

@@ -125,3 +125,18 @@ def test_a_handler_exception_is_a_502_and_the_next_request_is_served(stacks, han
     assert trace_lines and all(line.startswith("PingFunction") for line in trace_lines)
     # And the second is served
     assert served.status_code == 200
+
+
+@pytest.mark.parametrize(("method", "path"), [("GET", "/nowhere"), ("DELETE", "/people"), ("GET", "/people/1/2")])
+def test_a_method_and_path_with_no_route_get_the_templates_gateway_response(stacks, handlers, method, path):
+    functions, received = handlers
+    client = api_gateway(stacks, InProcessRunner(functions, "us-east-1"))._app.test_client()
+
+    answer = client.open(path, method=method)
+
+    resources = yaml.load(TEMPLATE.read_text(), Loader=_TemplateLoader)["Resources"]
+    expected = resources["PeopleApi"]["Properties"]["GatewayResponses"]["MISSING_AUTHENTICATION_TOKEN"]
+    assert answer.status_code == expected["StatusCode"] == 404
+    assert answer.get_json() == json.loads(expected["ResponseTemplates"]["application/json"])
+    assert answer.get_json() == {"message": "no route for this method and path"}
+    assert not any(received.values())
