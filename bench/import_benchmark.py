@@ -101,6 +101,7 @@ def run_import(endpoint: str, database: str, key: str, path: Path, method: str) 
         "DB_NAME": database,
         "AWS_ENDPOINT_URL_S3": endpoint,
         "IMPORT_LOAD_METHOD": method,
+        "DB_LOCAL_INFILE": "true",  # as template.yaml gives the import function
         "MAX_IMPORT_BYTES": str(1 << 30),
         "POWERTOOLS_LOG_LEVEL": "WARNING",
         "POWERTOOLS_METRICS_DISABLED": "true",

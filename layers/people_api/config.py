@@ -20,6 +20,7 @@ class DatabaseSettings:
     connect_timeout: int
     read_timeout: int
     write_timeout: int
+    local_infile: bool  # the CSV import's LOAD DATA LOCAL; off for the API, whose server could then ask for files
 
 
 def database_settings(environ: Mapping[str, str] = os.environ) -> DatabaseSettings:
@@ -34,6 +35,7 @@ def database_settings(environ: Mapping[str, str] = os.environ) -> DatabaseSettin
         connect_timeout=int(environ.get("DB_CONNECT_TIMEOUT", 3)),
         read_timeout=int(environ.get("DB_READ_TIMEOUT", 10)),
         write_timeout=int(environ.get("DB_WRITE_TIMEOUT", 10)),
+        local_infile=environ.get("DB_LOCAL_INFILE", "").lower() in ("1", "true"),
     )
 
 

@@ -39,6 +39,7 @@ def connect(settings: DatabaseSettings, **overrides) -> pymysql.Connection:
         connect_timeout=settings.connect_timeout,
         read_timeout=settings.read_timeout,
         write_timeout=settings.write_timeout,
+        local_infile=settings.local_infile,
     )
     return pymysql.connect(**(options | overrides))
 
@@ -52,8 +53,7 @@ def connection() -> pymysql.Connection:
             return conn
         except pymysql.Error:
             close()
-    # local_infile: the CSV import streams validated rows with LOAD DATA LOCAL; the server is ours.
-    _local.connection = connect(database_settings(), local_infile=True)
+    _local.connection = connect(database_settings())
     return _local.connection
 
 

@@ -3,9 +3,11 @@
 import json
 
 import boto3
+import pymysql
 import pytest
 from moto import mock_aws
 
+from people_api import db
 from people_api.config import database_settings
 
 
@@ -45,3 +47,15 @@ def test_an_rds_secret_supplies_credentials_and_the_environment_the_rest(monkeyp
         "proxy.internal",
         "people",
     )
+
+
+def test_load_data_local_is_only_for_the_import_function(database, monkeypatch):
+    # The API functions' environment has no DB_LOCAL_INFILE (template.yaml gives it to ImportCsvFunction):
+    # their connections refuse to send local files, which a rogue server could otherwise ask for.
+    monkeypatch.delenv("DB_LOCAL_INFILE", raising=False)
+    assert not database_settings().local_infile
+    with db.connect(database_settings()) as conn, conn.cursor() as cur, pytest.raises(pymysql.OperationalError):
+        cur.execute("LOAD DATA LOCAL INFILE '/etc/hostname' INTO TABLE people (first_name)")
+
+    monkeypatch.setenv("DB_LOCAL_INFILE", "true")
+    assert database_settings().local_infile

@@ -58,11 +58,15 @@ def s3_event(key: str, etag: str, version_id: str | None, size: int) -> dict:
 
 @pytest.fixture
 def bucket(empty_db, monkeypatch):
-    """A versioned bucket in moto, an empty database, and the handler's S3 client made inside the mock."""
+    """A versioned bucket in moto, an empty database, and the handler's S3 client made inside the mock.
+
+    The database connection is the import function's, with LOAD DATA LOCAL allowed as the template allows it.
+    """
     for name, value in {
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_DEFAULT_REGION": "eu-west-1",
+        "DB_LOCAL_INFILE": "true",
     }.items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
@@ -73,8 +77,10 @@ def bucket(empty_db, monkeypatch):
         s3 = boto3.client("s3", region_name="eu-west-1")
         s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
         s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
+        db.close()  # the next connection is opened with the import function's settings
         yield Bucket(s3)
     s3_import.s3_client.cache_clear()
+    db.close()
 
 
 @pytest.fixture(params=METHODS)
@@ -179,6 +185,17 @@ def test_quotes_newlines_commas_and_odd_characters_are_stored_as_given(bucket, m
         (6, "\\N", "new\nline"),
         (7, "100%s", "x'); DROP TABLE people; --"),
     ]
+
+
+def test_the_import_loads_with_load_data_where_the_connection_allows_it_and_inserts_elsewhere(bucket, monkeypatch):
+    assert only_report(bucket.put("one.csv", PEOPLE_CSV.read_bytes()))["load_method"] == "load_data"
+
+    monkeypatch.delenv("DB_LOCAL_INFILE")  # as for the API functions
+    db.close()
+    report = only_report(bucket.put("two.csv", PEOPLE_CSV.read_bytes()))
+
+    assert report["load_method"] == "insert"
+    assert report["rows"] == {"read": 7, "inserted": 0, "duplicate": 7, "rejected": 0}
 
 
 def test_lf_file_without_bom_and_without_final_newline(bucket):
