@@ -32,7 +32,7 @@ check: lint test build
 migrate: $(VENV)/.installed  ## apply the schema migrations to DB_NAME (default: people), creating it if missing
 	PYTHONPATH=layers $(BIN)/python -m people_api.migrations --create-database
 
-bench: $(VENV)/.installed  ## every benchmark, about 10 minutes (figures: README, Speed)
+bench: $(VENV)/.installed  ## every benchmark, about 5 minutes (figures: README, Speed)
 	$(BIN)/python bench/import_benchmark.py
 	$(BIN)/python bench/age_paging.py
 	$(BIN)/python bench/cold_start.py
