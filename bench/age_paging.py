@@ -46,9 +46,8 @@ def fill(rows: int) -> None:
         )
         if len(batch) == 20_000 or person_id == rows:
             with db.transaction() as cur:
-                cur.executemany(
-                    f"INSERT INTO people ({people_store.INSERT_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s)", batch
-                )
+                columns, placeholders = people_store.INSERT_COLUMNS, people_store.INSERT_PLACEHOLDERS
+                cur.executemany(f"INSERT INTO people ({columns}) VALUES {placeholders}", batch)
             batch.clear()
 
 

@@ -26,7 +26,7 @@ from pymysql.cursors import Cursor
 
 from people_api import db
 from people_api.paging import Page, decode_cursor, encode_cursor, page_of
-from people_api.people_store import INSERT_COLUMNS, insert_row
+from people_api.people_store import INSERT_COLUMNS, INSERT_PLACEHOLDERS, insert_row
 from people_api.person import NewPerson
 
 T = TypeVar("T")
@@ -41,7 +41,6 @@ _TSV_WRITE_BYTES = 64 * 1024
 _PIPE_BYTES = 1024 * 1024
 _TSV_LINES_PER_WRITE = 1000
 _FEED_QUEUE_ITEMS = 2
-_INSERT_ROW = f"({', '.join(['%s'] * len(INSERT_COLUMNS.split(',')))})"
 _LOAD_DATA_SQL = (
     "LOAD DATA LOCAL INFILE %s IGNORE INTO TABLE people CHARACTER SET utf8mb4"
     " FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n'"
@@ -294,7 +293,7 @@ def _insert_batches(
     values: list[str] = []
     chars = 0
     for person in people:
-        row = mogrify(_INSERT_ROW, insert_row(person))
+        row = mogrify(INSERT_PLACEHOLDERS, insert_row(person))
         values.append(row)
         chars += len(row) + 1
         if len(values) == INSERT_BATCH_ROWS or chars >= INSERT_BATCH_CHARS:

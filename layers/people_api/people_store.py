@@ -12,6 +12,7 @@ from people_api.person import NewPerson, StoredPerson, inferred_age, last_name_k
 
 COLUMNS = "id, first_name, last_name, age, github_account, third_grade_graduation"
 INSERT_COLUMNS = "id, first_name, last_name, last_name_key, age, github_account, third_grade_graduation"
+INSERT_PLACEHOLDERS = f"({', '.join(['%s'] * len(INSERT_COLUMNS.split(',')))})"  # one row of insert_row()
 _DUPLICATE_KEY = 1062
 # Left to themselves, MySQL and MariaDB scan (age, id) or only the age part of this index,
 # reading a whole age group instead of the one-year range of dates asked for.
@@ -43,9 +44,7 @@ def add_person(person: NewPerson) -> int:
     """Insert a person; return its id. An id already taken raises PersonExists, changing nothing."""
     try:
         with db.cursor() as cur:
-            cur.execute(
-                f"INSERT INTO people ({INSERT_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s)", insert_row(person)
-            )
+            cur.execute(f"INSERT INTO people ({INSERT_COLUMNS}) VALUES {INSERT_PLACEHOLDERS}", insert_row(person))
             return cur.lastrowid
     except pymysql.err.IntegrityError as error:
         if error.args[0] == _DUPLICATE_KEY:
