@@ -45,7 +45,7 @@ def fill(rows: int) -> None:
             people_store.insert_row(NewPerson(person_id, "First", f"Last{person_id % 5000}", age, None, graduation))
         )
         if len(batch) == 20_000 or person_id == rows:
-            with db.transaction() as cur:
+            with db.transaction(db.connection()) as cur:
                 columns, placeholders = people_store.INSERT_COLUMNS, people_store.INSERT_PLACEHOLDERS
                 cur.executemany(f"INSERT INTO people ({columns}) VALUES {placeholders}", batch)
             batch.clear()

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import pymysql
+from pymysql.constants import CR
 
 from devstack import logs
 from people_api import db, migrations
@@ -18,7 +19,7 @@ COMPOSE_SERVICE = "mysql"
 COMPOSE_START_TIMEOUT_SECONDS = 120
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 # Client-side codes for "nothing answers there (yet)", as opposed to a server that refuses us.
-_NO_SERVER_CODES = {2003, 2005, 2006, 2013}
+_NO_SERVER_CODES = {CR.CR_CONN_HOST_ERROR, CR.CR_UNKNOWN_HOST, CR.CR_SERVER_GONE_ERROR, CR.CR_SERVER_LOST}
 
 
 class NoMySQL(Exception):

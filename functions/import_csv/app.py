@@ -1,7 +1,10 @@
 """S3 ObjectCreated (*.csv): import each file's people, once per content, all or nothing, with a report."""
 
 from people_api import db, s3_import
+from people_api.config import read_settings
 from people_api.observability import logger, metrics
+
+read_settings()  # at cold start: a variable with a bad value stops the function here, named in the error
 
 
 @metrics.log_metrics
@@ -12,5 +15,5 @@ def lambda_handler(event, context):
         db.connection(),
         s3_import.s3_client(),
         lambda: context.get_remaining_time_in_millis() / 1000,
-        s3_import.ImportSettings.from_environ(),
+        read_settings(),
     )

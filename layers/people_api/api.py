@@ -11,6 +11,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
+from people_api.config import read_settings
 from people_api.db import DatabaseUnavailable
 from people_api.paging import DEFAULT_LIMIT, MAX_LIMIT, InvalidCursor, Page
 from people_api.people_store import PersonExists, PersonNotFound
@@ -21,7 +22,7 @@ DATABASE_RETRY_AFTER_SECONDS = 5
 
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Page size")]
 Cursor = Annotated[str | None, Query(max_length=200, description="`next_cursor` of the previous page")]
-__all__ = ["DEFAULT_LIMIT", "Cursor", "Limit", "make_resolver", "json_object_body", "people_json"]
+__all__ = ["DEFAULT_LIMIT", "Cursor", "Limit", "NotFound", "make_resolver", "json_object_body", "people_json"]
 
 
 class BadRequest(Exception):
@@ -42,7 +43,11 @@ def error_response(status: HTTPStatus, message: str, errors: list[dict] | None =
 
 
 def make_resolver() -> APIGatewayRestResolver:
-    """A REST API resolver that answers every known error as JSON with a `message`."""
+    """A REST API resolver that answers every known error as JSON with a `message`.
+
+    Built at cold start, so it checks the settings then: a variable with a bad value stops the function, named.
+    """
+    read_settings()
     app = APIGatewayRestResolver(enable_validation=True)
 
     @app.exception_handler(RequestValidationError)

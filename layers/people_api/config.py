@@ -1,17 +1,57 @@
-"""Settings read once from the environment (and, in AWS, Secrets Manager)."""
+"""The functions' settings: one model of every environment variable, validated when a function starts.
+
+Adding a setting is adding a field: its name in capitals is the variable's name. An empty
+variable counts as unset. In AWS, Secrets Manager fills in what the `DB_*` variables leave out.
+"""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 DEFAULT_DATABASE = "people"
 SECRET_MAX_AGE_SECONDS = 300
 
 
+class SettingsInvalid(ValueError):
+    """An environment variable has a value the functions cannot use; the message names it."""
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    db_host: str | None = None
+    db_port: int | None = Field(None, ge=1, le=65535)
+    db_user: str | None = None
+    db_password: str | None = None
+    db_name: str | None = None
+    db_secret_arn: str | None = None  # an RDS-style secret (JSON) with what the DB_* variables leave out
+    db_connect_timeout: int = Field(3, ge=1)
+    db_read_timeout: int = Field(10, ge=1)
+    db_write_timeout: int = Field(10, ge=1)
+    db_local_infile: bool = False  # the CSV import's LOAD DATA LOCAL; off for the API, whose server could ask for files
+    max_import_bytes: int = Field(256 * 1024 * 1024, ge=1)
+    import_load_method: Literal["auto", "load_data", "insert"] = "auto"  # auto: LOAD DATA where the server allows it
+
+
+def read_settings(environ: Mapping[str, str] = os.environ) -> Settings:
+    """The settings the environment gives; SettingsInvalid names each variable that is not valid."""
+    values = {name: environ[name.upper()] for name in Settings.model_fields if environ.get(name.upper())}
+    try:
+        return Settings.model_validate(values)
+    except ValidationError as error:
+        problems = "; ".join(f"{problem['loc'][0].upper()}: {problem['msg']}" for problem in error.errors())
+        raise SettingsInvalid(f"invalid environment: {problems}") from None
+
+
 @dataclass(frozen=True)
 class DatabaseSettings:
+    """What a connection needs, once the secret (if any) has filled in what the variables leave out."""
+
     host: str
     port: int
     user: str
@@ -20,22 +60,23 @@ class DatabaseSettings:
     connect_timeout: int
     read_timeout: int
     write_timeout: int
-    local_infile: bool  # the CSV import's LOAD DATA LOCAL; off for the API, whose server could then ask for files
+    local_infile: bool
 
 
 def database_settings(environ: Mapping[str, str] = os.environ) -> DatabaseSettings:
     """`DB_*` variables; with `DB_SECRET_ARN`, the secret (RDS's JSON shape) fills in what they leave out."""
-    secret = _rds_secret(environ["DB_SECRET_ARN"]) if environ.get("DB_SECRET_ARN") else {}
+    settings = read_settings(environ)
+    secret = _rds_secret(settings.db_secret_arn) if settings.db_secret_arn else {}
     return DatabaseSettings(
-        host=environ.get("DB_HOST") or secret.get("host") or "127.0.0.1",
-        port=int(environ.get("DB_PORT") or secret.get("port") or 3306),
-        user=environ.get("DB_USER") or secret.get("username") or "root",
-        password=environ.get("DB_PASSWORD") or secret.get("password") or "",
-        database=environ.get("DB_NAME") or secret.get("dbname") or DEFAULT_DATABASE,
-        connect_timeout=int(environ.get("DB_CONNECT_TIMEOUT", 3)),
-        read_timeout=int(environ.get("DB_READ_TIMEOUT", 10)),
-        write_timeout=int(environ.get("DB_WRITE_TIMEOUT", 10)),
-        local_infile=environ.get("DB_LOCAL_INFILE", "").lower() in ("1", "true"),
+        host=settings.db_host or secret.get("host") or "127.0.0.1",
+        port=int(settings.db_port or secret.get("port") or 3306),
+        user=settings.db_user or secret.get("username") or "root",
+        password=settings.db_password or secret.get("password") or "",
+        database=settings.db_name or secret.get("dbname") or DEFAULT_DATABASE,
+        connect_timeout=settings.db_connect_timeout,
+        read_timeout=settings.db_read_timeout,
+        write_timeout=settings.db_write_timeout,
+        local_infile=settings.db_local_infile,
     )
 
 

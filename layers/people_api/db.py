@@ -1,6 +1,8 @@
 """The database connection: one per warm container, opened lazily, re-opened when it drops.
 
 One per thread, in fact: Lambda has one, but the local stack serves requests on several.
+Connections run in autocommit (each statement commits by itself, and reads never see a stale
+snapshot); the CSV import, all or nothing, runs inside `transaction()`.
 
 This module and the `*_store` modules are the only code that touches pymysql.
 """
@@ -12,13 +14,27 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 
 import pymysql
+from pymysql.constants import CR, ER
 from pymysql.cursors import Cursor
 
 from people_api.config import DatabaseSettings, database_settings
 from people_api.observability import logger
 
 # Server-side codes that mean "no usable connection" rather than "bad statement".
-_UNAVAILABLE_SERVER_CODES = {1040, 1045, 1049, 1053, 1077, 1152, 1158, 1159, 1160, 1161, 1927, 4031}
+_UNAVAILABLE_SERVER_CODES = {
+    ER.CON_COUNT_ERROR,
+    ER.ACCESS_DENIED_ERROR,
+    ER.BAD_DB_ERROR,
+    ER.SERVER_SHUTDOWN,
+    ER.NORMAL_SHUTDOWN,
+    ER.ABORTING_CONNECTION,
+    ER.NET_READ_ERROR,
+    ER.NET_READ_INTERRUPTED,
+    ER.NET_ERROR_ON_WRITE,
+    ER.NET_WRITE_INTERRUPTED,
+    1927,  # MariaDB's ER_CONNECTION_KILLED (KILL CONNECTION); pymysql's ER has no name for it
+    4031,  # MySQL 8's ER_CLIENT_INTERACTION_TIMEOUT (idle past wait_timeout); pymysql's ER has no name for it
+}
 
 _local = threading.local()
 
@@ -35,7 +51,7 @@ def connect(settings: DatabaseSettings, **overrides) -> pymysql.Connection:
         password=settings.password,
         database=settings.database,
         charset="utf8mb4",
-        autocommit=True,  # reads never see a stale snapshot; writes use transaction()
+        autocommit=True,
         connect_timeout=settings.connect_timeout,
         read_timeout=settings.read_timeout,
         write_timeout=settings.write_timeout,
@@ -70,7 +86,7 @@ def is_unavailable(error: BaseException) -> bool:
         return True
     if isinstance(error, pymysql.err.OperationalError):
         code = error.args[0] if error.args else 0
-        return code >= 2000 or code in _UNAVAILABLE_SERVER_CODES or code == 0
+        return code >= CR.CR_ERROR_FIRST or code in _UNAVAILABLE_SERVER_CODES or code == 0
     return False
 
 
@@ -82,25 +98,20 @@ def cursor() -> Iterator[Cursor]:
 
 
 @contextmanager
-def transaction() -> Iterator[Cursor]:
-    """A cursor inside one transaction: committed at the end, rolled back on any error."""
-    with _unavailable_as_domain_error():
-        conn = connection()
-        conn.begin()
-        try:
-            with conn.cursor() as cur:
-                yield cur
-            conn.commit()
-        except BaseException:
-            _rollback_quietly(conn)
-            raise
+def transaction(conn: pymysql.Connection) -> Iterator[Cursor]:
+    """A cursor inside one transaction on `conn`: committed at the end, rolled back on any error.
 
-
-def _rollback_quietly(conn: pymysql.Connection) -> None:
+    Driver errors pass through as they are: the import records them as the cause of its failure.
+    """
+    conn.begin()
     try:
-        conn.rollback()
-    except pymysql.Error:
-        close()  # the server rolls back a transaction whose connection is gone
+        with conn.cursor() as cur:
+            yield cur
+        conn.commit()
+    except BaseException:
+        with suppress(pymysql.Error):  # a connection that dropped: the server rolls back by itself
+            conn.rollback()
+        raise
 
 
 @contextmanager

@@ -205,19 +205,6 @@ def finish(conn: pymysql.Connection, import_id: int, outcome: Outcome) -> None:
         )
 
 
-@contextmanager
-def transaction(conn: pymysql.Connection) -> Iterator[None]:
-    """One transaction on the import's connection: committed at the end, rolled back on any error."""
-    conn.begin()
-    try:
-        yield
-        conn.commit()
-    except BaseException:
-        with suppress(pymysql.Error):  # a dropped connection: the server rolls back itself
-            conn.rollback()
-        raise
-
-
 # Loading people.
 
 

@@ -5,15 +5,16 @@ from __future__ import annotations
 from datetime import date
 
 import pymysql
+from pymysql.constants import ER
 
 from people_api import db
 from people_api.paging import Page, decode_cursor, encode_cursor, page_of
-from people_api.person import NewPerson, StoredPerson, inferred_age, last_name_key, latest_graduation_for_age
+from people_api.person import FIELDS, NewPerson, StoredPerson, inferred_age, last_name_key, latest_graduation_for_age
 
-COLUMNS = "id, first_name, last_name, age, github_account, third_grade_graduation"
-INSERT_COLUMNS = "id, first_name, last_name, last_name_key, age, github_account, third_grade_graduation"
-INSERT_PLACEHOLDERS = f"({', '.join(['%s'] * len(INSERT_COLUMNS.split(',')))})"  # one row of insert_row()
-_DUPLICATE_KEY = 1062
+COLUMNS = ", ".join(FIELDS)  # a StoredPerson's
+_INSERT_FIELDS = (*FIELDS, "last_name_key")
+INSERT_COLUMNS = ", ".join(_INSERT_FIELDS)  # the values of insert_row()
+INSERT_PLACEHOLDERS = f"({', '.join(['%s'] * len(_INSERT_FIELDS))})"  # one row of insert_row()
 # Left to themselves, MySQL and MariaDB scan (age, id) or only the age part of this index,
 # reading a whole age group instead of the one-year range of dates asked for.
 _BY_GRADUATION = "FORCE INDEX (people_by_graduation)"
@@ -29,15 +30,7 @@ class PersonExists(ValueError):
 
 def insert_row(person: NewPerson) -> tuple:
     """The values of INSERT_COLUMNS for a person."""
-    return (
-        person.id,
-        person.first_name,
-        person.last_name,
-        last_name_key(person.last_name),
-        person.age,
-        person.github_account,
-        person.third_grade_graduation,
-    )
+    return (*person, last_name_key(person.last_name))
 
 
 def add_person(person: NewPerson) -> int:
@@ -47,7 +40,7 @@ def add_person(person: NewPerson) -> int:
             cur.execute(f"INSERT INTO people ({INSERT_COLUMNS}) VALUES {INSERT_PLACEHOLDERS}", insert_row(person))
             return cur.lastrowid
     except pymysql.err.IntegrityError as error:
-        if error.args[0] == _DUPLICATE_KEY:
+        if error.args[0] == ER.DUP_ENTRY:
             raise PersonExists(f"a person with id {person.id} already exists") from error
         raise
 

@@ -13,7 +13,23 @@ from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import Any, NamedTuple
 
-FIELDS = ("id", "first_name", "last_name", "age", "github_account", "third_grade_graduation")
+
+class NewPerson(NamedTuple):
+    """A person that passed the rules, ready to be stored (`id` None: assigned by the database).
+
+    The one list of a person's fields: `FIELDS`, `StoredPerson`, the table's columns
+    (`people_store`) and `clean_person`'s parameters follow it.
+    """
+
+    id: int | None
+    first_name: str | None
+    last_name: str | None
+    age: int | None
+    github_account: str | None
+    third_grade_graduation: date | None
+
+
+FIELDS = NewPerson._fields
 CSV_HEADERS = {
     "ID": "id",
     "First": "first_name",
@@ -50,23 +66,12 @@ class PersonInvalid(ValueError):
         self.errors = errors
 
 
-class NewPerson(NamedTuple):
-    """A person that passed the rules, ready to be stored (`id` None: assigned by the database)."""
-
-    id: int | None
-    first_name: str | None
-    last_name: str | None
-    age: int | None
-    github_account: str | None
-    third_grade_graduation: date | None
-
-
 def utc_today() -> date:
     return datetime.now(UTC).date()
 
 
 def clean_person(
-    raw_id: Any,
+    id: Any,  # the parameters are FIELDS in order: the CSV import passes them by position
     first_name: Any,
     last_name: Any,
     age: Any,
@@ -76,7 +81,7 @@ def clean_person(
 ) -> NewPerson:
     """Apply every person rule to raw values (JSON values or CSV strings); raise PersonInvalid."""
     errors: list[FieldError] = []
-    person_id = _whole_number(raw_id, "id", 1, MAX_ID, errors)
+    person_id = _whole_number(id, "id", 1, MAX_ID, errors)
     first = _name(first_name, "first_name", errors)
     last = _name(last_name, "last_name", errors)
     known_age = _whole_number(age, "age", 0, MAX_AGE, errors)
@@ -104,7 +109,7 @@ def person_from_json(body: dict[str, Any], today: date) -> NewPerson:
         else:
             values[field] = value
     try:
-        person = clean_person(*(values.get(field) for field in FIELDS), today=today)
+        person = clean_person(**dict.fromkeys(FIELDS) | values, today=today)
     except PersonInvalid as invalid:
         raise PersonInvalid(errors + invalid.errors) from None
     if errors:
@@ -249,15 +254,10 @@ def _century_for(two_digit_year: int, month: int, day: int, age: int | None, tod
     return later if (later, month, day) <= (today.year, today.month, today.day) else earlier
 
 
-class StoredPerson(NamedTuple):
-    """A row of the people table, in the column order of `people_store.COLUMNS`."""
+class StoredPerson(NewPerson):
+    """A row of the people table (`people_store.COLUMNS`): a person with the id the database gave it."""
 
-    id: int
-    first_name: str | None
-    last_name: str | None
-    age: int | None
-    github_account: str | None
-    third_grade_graduation: date | None
+    __slots__ = ()
 
     def effective_age(self, today: date) -> int | None:
         if self.age is not None:

@@ -12,11 +12,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import time
 from collections.abc import Callable
 from contextlib import closing
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
 from typing import Any
@@ -26,31 +24,18 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes import S3Event
 from botocore.exceptions import ClientError
 
-from people_api import imports_store
+from people_api import db, imports_store
+from people_api.config import Settings
 from people_api.csv_import import FileRejected, Tally, read_people
 from people_api.imports_store import FAILED, FINISHED, REJECTED, SUCCEEDED, ObjectRef, Outcome
 from people_api.observability import logger, metrics
 from people_api.person import utc_today
 
 REPORTS_PREFIX = "reports/"
-DEFAULT_MAX_IMPORT_BYTES = 256 * 1024 * 1024
 DEADLINE_MARGIN_SECONDS = 20
 ALREADY_IMPORTED = "already_imported"
 _OBJECT_GONE = {"NoSuchKey", "NoSuchVersion", "PreconditionFailed", "404", "412"}
 _MAX_S3_KEY_BYTES = 1024
-
-
-@dataclass(frozen=True)
-class ImportSettings:
-    max_bytes: int
-    method: str  # "auto" (LOAD DATA where allowed), "load_data" or "insert"
-
-    @classmethod
-    def from_environ(cls, environ: os._Environ | dict = os.environ) -> ImportSettings:
-        return cls(
-            max_bytes=int(environ.get("MAX_IMPORT_BYTES") or DEFAULT_MAX_IMPORT_BYTES),
-            method=environ.get("IMPORT_LOAD_METHOD") or "auto",
-        )
 
 
 class ImportFailed(Exception):
@@ -86,7 +71,7 @@ def objects_of(event: dict[str, Any]) -> list[ObjectRef]:
 
 
 def handle_event(
-    event: dict[str, Any], conn, s3, remaining_seconds: Callable[[], float], settings: ImportSettings
+    event: dict[str, Any], conn, s3, remaining_seconds: Callable[[], float], settings: Settings
 ) -> dict[str, Any]:
     """Import every object of the event; raise ImportFailed afterwards if any of them failed."""
     reports, failures = [], []
@@ -101,7 +86,7 @@ def handle_event(
     return {"reports": reports}
 
 
-def import_object(conn, s3, obj: ObjectRef, settings: ImportSettings, ends_at: float) -> dict[str, Any]:
+def import_object(conn, s3, obj: ObjectRef, settings: Settings, ends_at: float) -> dict[str, Any]:
     """Import one object unless its content was imported before; answer with its report."""
     deadline = ends_at - DEADLINE_MARGIN_SECONDS
     import_id = imports_store.claim(conn, obj)
@@ -117,16 +102,16 @@ def import_object(conn, s3, obj: ObjectRef, settings: ImportSettings, ends_at: f
         imports_store.unlock(conn, import_id)
 
 
-def _run(conn, s3, obj: ObjectRef, import_id: int, settings: ImportSettings, deadline: float) -> dict[str, Any]:
+def _run(conn, s3, obj: ObjectRef, import_id: int, settings: Settings, deadline: float) -> dict[str, Any]:
     started_at, clock = datetime.now(UTC), time.monotonic()
     tally = Tally()
     loaded = None
     try:
-        _check_size(obj, settings.max_bytes)
+        _check_size(obj, settings.max_import_bytes)
         with closing(_open(s3, obj)) as body:
-            people = read_people(body, utc_today(), tally, max_bytes=settings.max_bytes, deadline=deadline)
-            with imports_store.transaction(conn):
-                loaded = imports_store.load_people(conn, people, settings.method)
+            people = read_people(body, utc_today(), tally, max_bytes=settings.max_import_bytes, deadline=deadline)
+            with db.transaction(conn):
+                loaded = imports_store.load_people(conn, people, settings.import_load_method)
                 outcome = _outcome(SUCCEEDED, None, obj, import_id, tally, loaded)
                 imports_store.finish(conn, import_id, outcome)
     except FileRejected as rejected:

@@ -1,5 +1,6 @@
 """Database settings from the environment, or from an RDS-style secret in Secrets Manager (moto)."""
 
+import importlib.util
 import json
 
 import boto3
@@ -7,8 +8,9 @@ import pymysql
 import pytest
 from moto import mock_aws
 
+from conftest import ROOT
 from people_api import db
-from people_api.config import database_settings
+from people_api.config import SettingsInvalid, database_settings, read_settings
 
 
 @pytest.fixture(autouse=True)
@@ -59,3 +61,28 @@ def test_load_data_local_is_only_for_the_import_function(database, monkeypatch):
 
     monkeypatch.setenv("DB_LOCAL_INFILE", "true")
     assert database_settings().local_infile
+
+
+def test_empty_variables_count_as_unset():
+    settings = database_settings({"DB_PORT": "", "DB_CONNECT_TIMEOUT": "", "DB_LOCAL_INFILE": ""})
+    assert (settings.port, settings.connect_timeout, settings.local_infile) == (3306, 3, False)
+    assert read_settings({"MAX_IMPORT_BYTES": "", "IMPORT_LOAD_METHOD": ""}).import_load_method == "auto"
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [("IMPORT_LOAD_METHOD", "lod_data"), ("DB_PORT", "33o6"), ("DB_READ_TIMEOUT", "0"), ("MAX_IMPORT_BYTES", "1e9")],
+)
+def test_a_bad_value_is_refused_naming_its_variable(variable, value):
+    with pytest.raises(SettingsInvalid, match=f"^invalid environment: {variable}: "):
+        read_settings({variable: value})
+
+
+@pytest.mark.parametrize("function", ["import_csv", "get_person"])
+def test_a_function_with_a_bad_variable_fails_at_cold_start(function, monkeypatch):
+    # Given a typo in a setting, when Lambda loads the function (its cold start, before any event):
+    monkeypatch.setenv("IMPORT_LOAD_METHOD", "LOAD DATA")
+    spec = importlib.util.spec_from_file_location(f"cold_{function}", ROOT / "functions" / function / "app.py")
+    # Then loading fails, naming the variable, instead of every import failing later.
+    with pytest.raises(SettingsInvalid, match="IMPORT_LOAD_METHOD"):
+        spec.loader.exec_module(importlib.util.module_from_spec(spec))

@@ -19,7 +19,7 @@ from moto import mock_aws
 
 from conftest import PEOPLE_CSV, ROOT, invoke, load_event
 from people_api import csv_import, db, people_store, s3_import
-from people_api.config import database_settings
+from people_api.config import database_settings, read_settings
 from people_api.person import person_from_json, utc_today
 
 BUCKET = "people-import"
@@ -481,9 +481,7 @@ def test_running_out_of_time_stops_and_rolls_back(bucket, method):
     almost_out_of_time = s3_import.DEADLINE_MARGIN_SECONDS - 1
 
     with pytest.raises(s3_import.ImportFailed) as failed:
-        s3_import.handle_event(
-            event, db.connection(), bucket.s3, lambda: almost_out_of_time, s3_import.ImportSettings.from_environ()
-        )
+        s3_import.handle_event(event, db.connection(), bucket.s3, lambda: almost_out_of_time, read_settings())
 
     assert isinstance(failed.value.__cause__, csv_import.DeadlinePassed)
     assert people_count() == 0 and imports_rows()[0][1] == "failed"

@@ -23,8 +23,9 @@ def many_people(empty_db):
         if rng.random() < 0.05 and graduation:
             graduation = date(2000, 2, 29)  # leap-day anniversaries on a leap-day today
         rows.append(people_store.insert_row(NewPerson(person_id, "P", f"L{person_id}", age, None, graduation)))
-    with db.transaction() as cur:
-        cur.executemany(f"INSERT INTO people ({people_store.INSERT_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s)", rows)
+    with db.transaction(db.connection()) as cur:
+        columns, placeholders = people_store.INSERT_COLUMNS, people_store.INSERT_PLACEHOLDERS
+        cur.executemany(f"INSERT INTO people ({columns}) VALUES {placeholders}", rows)
     with db.cursor() as cur:
         cur.execute(f"SELECT {people_store.COLUMNS} FROM people")
         return [StoredPerson(*row) for row in cur.fetchall()]

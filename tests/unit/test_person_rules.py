@@ -1,10 +1,12 @@
 """The person rules, as POST /people and the CSV import both apply them (no I/O)."""
 
+import inspect
 from datetime import date
 
 import pytest
 
 from people_api.person import (
+    FIELDS,
     PersonInvalid,
     StoredPerson,
     clean_person,
@@ -161,6 +163,12 @@ def test_clean_person_takes_csv_strings_positionally():
         None,
         date(1970, 3, 26),
     )
+
+
+def test_the_person_fields_are_clean_persons_parameters_in_order():
+    # The CSV import hands clean_person a row's values by position, in FIELDS order.
+    assert tuple(inspect.signature(clean_person).parameters) == (*FIELDS, "today")
+    assert StoredPerson._fields == FIELDS
 
 
 @pytest.mark.parametrize(
