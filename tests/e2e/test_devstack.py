@@ -6,93 +6,20 @@ others are added, and the last test stops the stack.
 
 from __future__ import annotations
 
-import json
 import os
 import signal
-import socket
-import subprocess
-import sys
-import threading
 import time
-import urllib.error
-import urllib.request
 import uuid
-from dataclasses import dataclass, field
-from pathlib import Path
 
-import boto3
 import pymysql
 import pytest
 
-from people_api import db
 from people_api.config import database_settings
+from tests.e2e.local_stack import is_listening, running_stack
 
-ROOT = Path(__file__).resolve().parents[2]
-STARTUP_TIMEOUT_SECONDS = 45
 STOP_TIMEOUT_SECONDS = 15
 
 pytestmark = pytest.mark.e2e
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def is_listening(port: int) -> bool:
-    with socket.socket() as probe:
-        return probe.connect_ex(("127.0.0.1", port)) == 0
-
-
-@dataclass
-class Reply:
-    status: int
-    body: str
-
-    @property
-    def json(self):
-        return json.loads(self.body)
-
-
-@dataclass
-class Stack:
-    process: subprocess.Popen
-    api_port: int
-    s3_port: int
-    database: str
-    bucket: str = "people-import"
-    lines: list[str] = field(default_factory=list)
-
-    @property
-    def output(self) -> str:
-        return "\n".join(self.lines)
-
-    def wait_for_line(self, text: str, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while not any(text in line for line in self.lines):
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"devstack never printed {text!r}; it printed:\n{self.output}")
-            time.sleep(0.1)
-
-    def request(self, method: str, path: str, body: dict | None = None) -> Reply:
-        data = json.dumps(body).encode() if body is not None else None
-        request = urllib.request.Request(f"http://127.0.0.1:{self.api_port}{path}", data=data, method=method)
-        request.add_header("Content-Type", "application/json")
-        try:
-            with urllib.request.urlopen(request, timeout=10) as response:
-                return Reply(response.status, response.read().decode())
-        except urllib.error.HTTPError as error:
-            return Reply(error.code, error.read().decode())
-
-    def s3(self):
-        return boto3.client(
-            "s3",
-            endpoint_url=f"http://127.0.0.1:{self.s3_port}",
-            region_name="us-east-1",
-            aws_access_key_id="e2e",
-            aws_secret_access_key="e2e",
-        )
 
 
 def eventually(check, timeout: float = 20, what: str = "the condition"):
@@ -109,45 +36,8 @@ def eventually(check, timeout: float = 20, what: str = "the condition"):
 
 @pytest.fixture(scope="module")
 def stack():
-    """devstack in its own process group, on free ports and a database of its own (dropped after)."""
-    database = f"people_e2e_{uuid.uuid4().hex[:12]}"
-    env = os.environ | {
-        "DB_NAME": database,
-        "API_PORT": str(free_port()),
-        "S3_PORT": str(free_port()),
-        "PYTHONUNBUFFERED": "1",
-    }
-    env.pop("DB_SECRET_ARN", None)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "devstack"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
-    running = Stack(process, int(env["API_PORT"]), int(env["S3_PORT"]), database)
-    reader = threading.Thread(target=lambda: running.lines.extend(line.rstrip("\n") for line in process.stdout))
-    reader.start()
-    try:
-        running.wait_for_line("ready in", STARTUP_TIMEOUT_SECONDS)
+    with running_stack() as running:
         yield running
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
-        reader.join()
-        _drop_database(database)
-
-
-def _drop_database(name: str) -> None:
-    conn = db.connect(database_settings(), database=None)
-    try:
-        with conn.cursor() as cur:
-            cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
-    finally:
-        conn.close()
 
 
 def test_ping(stack):

@@ -1,0 +1,147 @@
+"""Starting `python -m devstack` for a test: its own process group, free ports, a database of its own."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import boto3
+import pytest
+
+from people_api import db
+from people_api.config import database_settings
+
+ROOT = Path(__file__).resolve().parents[2]
+STARTUP_TIMEOUT_SECONDS = 45
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def is_listening(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+@dataclass
+class Reply:
+    status: int
+    body: str
+    headers: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def json(self):
+        return json.loads(self.body)
+
+
+@dataclass
+class Stack:
+    process: subprocess.Popen
+    api_port: int
+    s3_port: int
+    database: str
+    bucket: str = "people-import"
+    lines: list[str] = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.api_port}"
+
+    @property
+    def output(self) -> str:
+        return "\n".join(self.lines)
+
+    def wait_for_line(self, text: str, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while not any(text in line for line in self.lines):
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"devstack never printed {text!r}; it printed:\n{self.output}")
+            time.sleep(0.1)
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: dict | bytes | None = None,
+        headers: dict[str, str] | None = None,
+        timeout: float = 10,
+    ) -> Reply:
+        """One HTTP request; `path` is sent as it is (percent-encode it yourself), a dict body as JSON."""
+        data = json.dumps(body).encode() if isinstance(body, dict) else body
+        request = urllib.request.Request(f"{self.url}{path}", data=data, method=method)
+        for name, value in ({"Content-Type": "application/json"} | (headers or {})).items():
+            request.add_header(name, value)
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as response:
+                return Reply(response.status, response.read().decode(), dict(response.headers))
+        except urllib.error.HTTPError as error:
+            return Reply(error.code, error.read().decode(), dict(error.headers))
+
+    def s3(self):
+        return boto3.client(
+            "s3",
+            endpoint_url=f"http://127.0.0.1:{self.s3_port}",
+            region_name="us-east-1",
+            aws_access_key_id="e2e",
+            aws_secret_access_key="e2e",
+        )
+
+
+@contextmanager
+def running_stack(**environment: str) -> Iterator[Stack]:
+    """devstack in its own process group, on free ports and a database of its own (dropped after)."""
+    database = f"people_e2e_{uuid.uuid4().hex[:12]}"
+    env = os.environ | {
+        "DB_NAME": database,
+        "API_PORT": str(free_port()),
+        "S3_PORT": str(free_port()),
+        "PYTHONUNBUFFERED": "1",
+        **environment,
+    }
+    env.pop("DB_SECRET_ARN", None)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "devstack"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    running = Stack(process, int(env["API_PORT"]), int(env["S3_PORT"]), database)
+    reader = threading.Thread(target=lambda: running.lines.extend(line.rstrip("\n") for line in process.stdout))
+    reader.start()
+    try:
+        running.wait_for_line("ready in", STARTUP_TIMEOUT_SECONDS)
+        yield running
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+        reader.join()
+        _drop_database(database)
+
+
+def _drop_database(name: str) -> None:
+    conn = db.connect(database_settings(), database=None)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
+    finally:
+        conn.close()
