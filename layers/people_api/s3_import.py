@@ -2,19 +2,20 @@
 
 For every ObjectCreated record: claim the object's `imports` record by (bucket,
 key, ETag), take its lock (racing deliveries wait, then see it done), stream the
-object through `csv_import` into the people table in one transaction that also
-marks the import succeeded, then write a JSON report under `reports/`.
+object through `csv_reader` (the person rules, row by row) and `people_loader`
+into the people table in one transaction that also marks the import succeeded,
+then write a JSON report under `reports/`.
 A file rejected as a whole is final; any other failure rolls back, is recorded,
 and is raised so that Lambda retries the event (then sends it to the DLQ).
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from collections.abc import Callable
 from contextlib import closing
+from dataclasses import replace
 from datetime import UTC, datetime
 from functools import cache
 from typing import Any
@@ -24,10 +25,10 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes import S3Event
 from botocore.exceptions import ClientError
 
-from people_api import db, imports_store
+from people_api import db, imports_store, people_loader
 from people_api.config import Settings
-from people_api.csv_import import FileRejected, Tally, read_people
-from people_api.imports_store import FAILED, FINISHED, REJECTED, SUCCEEDED, ObjectRef, Outcome
+from people_api.csv_reader import FileRejected, Tally, read_people
+from people_api.import_record import FAILED, FINISHED, REJECTED, SUCCEEDED, ImportRecord, ObjectRef, RowCounts
 from people_api.observability import logger, metrics
 from people_api.person import utc_today
 
@@ -93,40 +94,41 @@ def import_object(conn, s3, obj: ObjectRef, settings: Settings, ends_at: float) 
     if not imports_store.lock(conn, import_id, max(1, int(deadline - time.monotonic()))):
         raise ImportBusy(f"import {import_id} of s3://{obj.bucket}/{obj.key} is still running in another delivery")
     try:
-        previous = imports_store.record(conn, import_id)
+        previous = imports_store.import_by_id(import_id, conn)
         if previous.status in FINISHED:
             return _already_imported(s3, obj, previous)
-        imports_store.start(conn, import_id)
-        return _run(conn, s3, obj, import_id, settings, deadline)
+        return _run(conn, s3, imports_store.start(conn, import_id), settings, deadline)
     finally:
         imports_store.unlock(conn, import_id)
 
 
-def _run(conn, s3, obj: ObjectRef, import_id: int, settings: Settings, deadline: float) -> dict[str, Any]:
+def _run(conn, s3, record: ImportRecord, settings: Settings, deadline: float) -> dict[str, Any]:
     started_at, clock = datetime.now(UTC), time.monotonic()
+    obj = record.object
     tally = Tally()
     loaded = None
     try:
         _check_size(obj, settings.max_import_bytes)
         with closing(_open(s3, obj)) as body:
+            # A generator: people_loader consumes it in its feeder thread, which so fills `tally` too.
             people = read_people(body, utc_today(), tally, max_bytes=settings.max_import_bytes, deadline=deadline)
-            with db.transaction(conn):
-                loaded = imports_store.load_people(conn, people, settings.import_load_method)
-                outcome = _outcome(SUCCEEDED, None, obj, import_id, tally, loaded)
-                imports_store.finish(conn, import_id, outcome)
+            with db.transaction(conn) as cur:
+                loaded = people_loader.load_people(cur, people, settings.import_load_method)
+                ended = _ended(record, SUCCEEDED, None, tally, loaded)
+                imports_store.finish(conn, ended)
     except FileRejected as rejected:
-        outcome = _outcome(REJECTED, str(rejected), obj, import_id, tally)
-        imports_store.finish(conn, import_id, outcome)
+        ended = _ended(record, REJECTED, str(rejected), tally)
+        imports_store.finish(conn, ended)
     except Exception as error:
-        outcome = _outcome(FAILED, f"{type(error).__name__}: {error}", obj, import_id, tally)
-        _record_failure(conn, s3, obj, import_id, outcome, started_at, clock)
+        ended = _ended(record, FAILED, f"{type(error).__name__}: {error}", tally)
+        _record_failure(conn, s3, ended, started_at, clock)
         raise
-    report = _report(obj, import_id, outcome, started_at, clock, loaded.method if loaded else None)
-    _put_report(s3, obj.bucket, outcome.report_key, report)
-    _count(outcome)
+    report = _report(ended, started_at, clock, loaded.method if loaded else None)
+    _put_report(s3, obj.bucket, ended.report_key, report)
+    _count(ended)
     logger.info(
         "import finished",
-        extra={"import_id": import_id, "status": outcome.status, "reason": outcome.message, "rows": report["rows"]},
+        extra={"import_id": ended.id, "status": ended.status, "reason": ended.message, "rows": report["rows"]},
     )
     return report
 
@@ -151,84 +153,78 @@ def _open(s3, obj: ObjectRef):
         raise
 
 
-def _outcome(status: str, message: str | None, obj: ObjectRef, import_id: int, tally: Tally, loaded=None) -> Outcome:
-    return Outcome(
+def _ended(record: ImportRecord, status: str, message: str | None, tally: Tally, loaded=None) -> ImportRecord:
+    """The record as the import ends: `loaded` only when the people were stored."""
+    return replace(
+        record,
         status=status,
         message=message,
-        rows_read=tally.rows_read,
-        rows_inserted=loaded.inserted if loaded else 0,
-        rows_duplicate=loaded.duplicate if loaded else 0,
-        rows_rejected=tally.rows_rejected,
+        rows=RowCounts(
+            read=tally.rows_read,
+            inserted=loaded.inserted if loaded else 0,
+            duplicate=loaded.duplicate if loaded else 0,
+            rejected=tally.rows_rejected,
+        ),
         errors=tally.errors,
-        report_key=report_key(obj.key, import_id, status),
+        report_key=report_key(record.object, record.id, status),
     )
 
 
-def _record_failure(conn, s3, obj, import_id, outcome: Outcome, started_at: datetime, clock: float) -> None:
+def _record_failure(conn, s3, ended: ImportRecord, started_at: datetime, clock: float) -> None:
     """Record and report a failure as far as the database and S3 still allow; the failure itself is raised."""
     metrics.add_metric(name="ImportsFailed", unit=MetricUnit.Count, value=1)
     try:
-        imports_store.finish(conn, import_id, outcome)
+        imports_store.finish(conn, ended)
     except Exception:
-        logger.exception("could not record the failure", extra={"import_id": import_id})
+        logger.exception("could not record the failure", extra={"import_id": ended.id})
     try:
-        _put_report(s3, obj.bucket, outcome.report_key, _report(obj, import_id, outcome, started_at, clock, None))
+        _put_report(s3, ended.object.bucket, ended.report_key, _report(ended, started_at, clock, None))
     except Exception:
-        logger.exception("could not write the failure report", extra={"import_id": import_id})
+        logger.exception("could not write the failure report", extra={"import_id": ended.id})
 
 
-def _already_imported(s3, obj: ObjectRef, previous: imports_store.ImportRecord) -> dict[str, Any]:
+def _already_imported(s3, obj: ObjectRef, previous: ImportRecord) -> dict[str, Any]:
     report = {
         "import_id": previous.id,
         "status": ALREADY_IMPORTED,
         "message": f"this content (bucket, key and ETag) was already imported as import {previous.id}"
         f" ({previous.status}); nothing was done",
-        "object": _object_json(obj),
+        "object": obj.as_json(),
         "import": previous.as_json(with_errors=False),
     }
-    key = report_key(obj.key, previous.id, ALREADY_IMPORTED)
+    key = report_key(obj, previous.id, ALREADY_IMPORTED)
     _put_report(s3, obj.bucket, key, report)
     metrics.add_metric(name="ImportsAlreadyDone", unit=MetricUnit.Count, value=1)
     logger.info("already imported", extra={"import_id": previous.id, "key": obj.key, "report_key": key})
     return report
 
 
-def _report(
-    obj: ObjectRef, import_id: int, outcome: Outcome, started_at: datetime, clock: float, method: str | None
-) -> dict[str, Any]:
+def _report(ended: ImportRecord, started_at: datetime, clock: float, method: str | None) -> dict[str, Any]:
+    """The S3 report: the record's status, message, object, rows and errors, with this run's own timings."""
     seconds = round(time.monotonic() - clock, 3)
     return {
-        "import_id": import_id,
-        "status": outcome.status,
-        "message": outcome.message,
-        "object": _object_json(obj),
-        "rows": {
-            "read": outcome.rows_read,
-            "inserted": outcome.rows_inserted,
-            "duplicate": outcome.rows_duplicate,
-            "rejected": outcome.rows_rejected,
-        },
-        "errors": outcome.errors,
+        "import_id": ended.id,
+        "status": ended.status,
+        "message": ended.message,
+        "object": ended.object.as_json(),
+        "rows": ended.rows.as_json(),
+        "errors": ended.errors,
         "load_method": method,
         "timings": {
             "started_at": started_at.isoformat(timespec="milliseconds"),
             "finished_at": datetime.now(UTC).isoformat(timespec="milliseconds"),
             "seconds": seconds,
-            "rows_per_second": round(outcome.rows_read / seconds) if seconds else None,
+            "rows_per_second": round(ended.rows.read / seconds) if seconds else None,
         },
     }
 
 
-def _object_json(obj: ObjectRef) -> dict[str, Any]:
-    return {"bucket": obj.bucket, "key": obj.key, "etag": obj.etag, "version_id": obj.version_id, "size": obj.size}
-
-
-def report_key(object_key: str, import_id: int, status: str) -> str:
+def report_key(obj: ObjectRef, import_id: int, status: str) -> str:
     """reports/<object key>/<UTC time>-import-<id>-<status>.json: never .csv, so never imported itself."""
     name = f"{datetime.now(UTC):%Y%m%dT%H%M%S.%fZ}-import-{import_id}-{status}.json"
-    key = f"{REPORTS_PREFIX}{object_key}/{name}"
+    key = f"{REPORTS_PREFIX}{obj.key}/{name}"
     if len(key.encode()) > _MAX_S3_KEY_BYTES:
-        key = f"{REPORTS_PREFIX}{hashlib.sha256(object_key.encode()).hexdigest()}/{name}"
+        key = f"{REPORTS_PREFIX}{obj.key_hash}/{name}"
     return key
 
 
@@ -237,8 +233,8 @@ def _put_report(s3, bucket: str, key: str, report: dict[str, Any]) -> None:
     s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType="application/json")
 
 
-def _count(outcome: Outcome) -> None:
-    name = "ImportsSucceeded" if outcome.status == SUCCEEDED else "ImportsRejected"
+def _count(ended: ImportRecord) -> None:
+    name = "ImportsSucceeded" if ended.status == SUCCEEDED else "ImportsRejected"
     metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
-    metrics.add_metric(name="PeopleImported", unit=MetricUnit.Count, value=outcome.rows_inserted)
-    metrics.add_metric(name="ImportRowsRejected", unit=MetricUnit.Count, value=outcome.rows_rejected)
+    metrics.add_metric(name="PeopleImported", unit=MetricUnit.Count, value=ended.rows.inserted)
+    metrics.add_metric(name="ImportRowsRejected", unit=MetricUnit.Count, value=ended.rows.rejected)

@@ -18,7 +18,7 @@ import yaml
 from moto import mock_aws
 
 from conftest import PEOPLE_CSV, ROOT, invoke, load_event
-from people_api import csv_import, db, people_store, s3_import
+from people_api import csv_reader, db, people_store, s3_import
 from people_api.config import database_settings, read_settings
 from people_api.person import person_from_json, utc_today
 
@@ -288,9 +288,9 @@ def test_object_over_the_size_limit_is_rejected_before_reading(bucket, monkeypat
 
 
 def test_stream_longer_than_the_limit_is_rejected_while_reading():
-    tally = csv_import.Tally()
-    with pytest.raises(csv_import.FileRejected, match="larger than the limit of 1000 bytes"):
-        list(csv_import.read_people(io.BytesIO(generated_csv(100)), utc_today(), tally, max_bytes=1000))
+    tally = csv_reader.Tally()
+    with pytest.raises(csv_reader.FileRejected, match="larger than the limit of 1000 bytes"):
+        list(csv_reader.read_people(io.BytesIO(generated_csv(100)), utc_today(), tally, max_bytes=1000))
 
 
 # Keys and events
@@ -432,7 +432,7 @@ def test_a_dropped_s3_connection_midway_leaves_nothing_and_the_retry_imports(peo
 
 def test_a_crash_in_the_middle_of_the_rows_leaves_nothing(bucket, method, monkeypatch):
     event = bucket.put("big.csv", generated_csv(30_000))
-    real_clean, calls = csv_import.clean_person, []
+    real_clean, calls = csv_reader.clean_person, []
 
     def crash_at_row_20000(*args):
         calls.append(1)
@@ -440,19 +440,19 @@ def test_a_crash_in_the_middle_of_the_rows_leaves_nothing(bucket, method, monkey
             raise MemoryError("injected")
         return real_clean(*args)
 
-    monkeypatch.setattr(csv_import, "clean_person", crash_at_row_20000)
+    monkeypatch.setattr(csv_reader, "clean_person", crash_at_row_20000)
     with pytest.raises(s3_import.ImportFailed):
         import_event(event)
     assert people_count() == 0 and imports_rows()[0][1] == "failed"
 
-    monkeypatch.setattr(csv_import, "clean_person", real_clean)
+    monkeypatch.setattr(csv_reader, "clean_person", real_clean)
     assert only_report(event)["rows"]["inserted"] == 30_000
 
 
 def test_a_lost_database_connection_midway_leaves_nothing_and_the_retry_imports(bucket, method, monkeypatch):
     event = bucket.put("big.csv", generated_csv(30_000))
     import_connection = db.connection().thread_id()
-    real_clean, calls = csv_import.clean_person, []
+    real_clean, calls = csv_reader.clean_person, []
 
     def kill_the_import_connection_at_row_15000(*args):
         calls.append(1)
@@ -461,7 +461,7 @@ def test_a_lost_database_connection_midway_leaves_nothing_and_the_retry_imports(
                 cur.execute("KILL CONNECTION %s", (import_connection,))
         return real_clean(*args)
 
-    monkeypatch.setattr(csv_import, "clean_person", kill_the_import_connection_at_row_15000)
+    monkeypatch.setattr(csv_reader, "clean_person", kill_the_import_connection_at_row_15000)
     with pytest.raises(s3_import.ImportFailed) as failed:
         import_event(event)
     assert isinstance(failed.value.__cause__, pymysql.err.OperationalError)
@@ -469,7 +469,7 @@ def test_a_lost_database_connection_midway_leaves_nothing_and_the_retry_imports(
     failure = bucket.report(bucket.reports()[0])
     assert failure["status"] == "failed" and failure["rows"]["read"] >= 15_000, failure
 
-    monkeypatch.setattr(csv_import, "clean_person", real_clean)
+    monkeypatch.setattr(csv_reader, "clean_person", real_clean)
     retry = only_report(event)
     assert retry["status"] == "succeeded" and retry["rows"]["inserted"] == 30_000
     assert people_count() == 30_000
@@ -483,7 +483,7 @@ def test_running_out_of_time_stops_and_rolls_back(bucket, method):
     with pytest.raises(s3_import.ImportFailed) as failed:
         s3_import.handle_event(event, db.connection(), bucket.s3, lambda: almost_out_of_time, read_settings())
 
-    assert isinstance(failed.value.__cause__, csv_import.DeadlinePassed)
+    assert isinstance(failed.value.__cause__, csv_reader.DeadlinePassed)
     assert people_count() == 0 and imports_rows()[0][1] == "failed"
 
 

@@ -1,0 +1,87 @@
+"""The record of one CSV import of one S3 object, and its JSON, which `GET /imports` and the S3 reports share."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+PENDING, RUNNING, SUCCEEDED, REJECTED, FAILED = "pending", "running", "succeeded", "rejected", "failed"
+FINISHED = (SUCCEEDED, REJECTED)
+
+
+@dataclass(frozen=True)
+class ObjectRef:
+    """One version of one S3 object, as an ObjectCreated event names it."""
+
+    bucket: str
+    key: str
+    etag: str
+    version_id: str | None
+    size: int
+
+    @property
+    def key_hash(self) -> str:
+        """The key's SHA-256 (hex): keys are up to 1024 bytes, too long for an index or some report keys."""
+        return hashlib.sha256(self.key.encode()).hexdigest()
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class RowCounts:
+    read: int = 0
+    inserted: int = 0
+    duplicate: int = 0  # ids already taken: left as they were
+    rejected: int = 0  # rows that broke the person rules
+
+    def as_json(self) -> dict[str, int]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class ImportRecord:
+    """An `imports` row: the object, how far its import got, and when."""
+
+    id: int
+    object: ObjectRef
+    status: str
+    message: str | None = None
+    rows: RowCounts = RowCounts()
+    errors: list[dict[str, Any]] = field(default_factory=list)  # the first row errors: line, field, message
+    attempts: int = 0
+    report_key: str | None = None
+    created_at: datetime | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+
+    def as_json(self, with_errors: bool = True) -> dict[str, Any]:
+        started, finished = self.started_at, self.finished_at
+        body = {
+            "id": self.id,
+            "bucket": self.object.bucket,
+            "key": self.object.key,
+            "etag": self.object.etag,
+            "version_id": self.object.version_id,
+            "size_bytes": self.object.size,
+            "status": self.status,
+            "message": self.message,
+            "rows": self.rows.as_json(),
+            "attempts": self.attempts,
+            "report_key": self.report_key,
+            "timings": {
+                "created_at": _iso(self.created_at),
+                "started_at": _iso(started),
+                "finished_at": _iso(finished),
+                "seconds": (finished - started).total_seconds() if finished and started else None,
+            },
+        }
+        if with_errors:
+            body["errors"] = self.errors
+        return body
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat(timespec="milliseconds") + "Z"

@@ -1,0 +1,180 @@
+"""Loading people into the people table in bulk, in file order, inside the caller's transaction.
+
+Either technique hands the rows to a feeder thread (`feeder.feeding`), which reads, checks
+and formats them while the server stores the statement before: the `people` iterable is
+consumed in that thread. LOAD DATA LOCAL INFILE (about twice as fast: docs/import.md) where
+the server and the connection allow it; multi-row INSERT IGNORE statements otherwise.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import re
+from collections.abc import Callable, Generator, Iterable, Iterator
+from contextlib import suppress
+from dataclasses import dataclass
+from typing import Any
+
+import pymysql
+from pymysql.constants import CLIENT
+from pymysql.cursors import Cursor
+
+from people_api.feeder import feeding
+from people_api.people_store import INSERT_COLUMNS, INSERT_PLACEHOLDERS, insert_row
+from people_api.person import NewPerson
+
+LOAD_DATA, INSERT = "load_data", "insert"
+INSERT_BATCH_ROWS = 5000
+INSERT_BATCH_CHARS = 1_000_000
+LOAD_DATA_CHUNK_ROWS = 20_000
+_TSV_WRITE_BYTES = 64 * 1024
+_PIPE_BYTES = 1024 * 1024
+_TSV_LINES_PER_WRITE = 1000
+_LOAD_DATA_SQL = (
+    "LOAD DATA LOCAL INFILE %s IGNORE INTO TABLE people CHARACTER SET utf8mb4"
+    " FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n'"
+    f" ({INSERT_COLUMNS})"
+)
+_NEEDS_ESCAPE = re.compile(r"[\\\t\n\r]").search
+
+
+@dataclass(frozen=True)
+class Loaded:
+    inserted: int
+    duplicate: int
+    method: str
+
+
+def load_people(cur: Cursor, people: Iterable[NewPerson], method: str = "auto") -> Loaded:
+    """Insert people in file order on `cur`; an id already taken is a duplicate. `method`: auto, load_data or insert."""
+    if method == "auto":
+        method = LOAD_DATA if local_infile_allowed(cur) else INSERT
+    if method == LOAD_DATA:
+        return _load_data(cur, people)
+    if method == INSERT:
+        return _insert_statements(cur, people)
+    raise ValueError(f"unknown load method {method!r}")
+
+
+def local_infile_allowed(cur: Cursor) -> bool:
+    if not cur.connection.client_flag & CLIENT.LOCAL_FILES:
+        return False
+    cur.execute("SELECT @@local_infile")
+    return bool(cur.fetchone()[0])
+
+
+def _load_data(cur: Cursor, people: Iterable[NewPerson]) -> Loaded:
+    """One LOAD DATA statement per chunk of LOAD_DATA_CHUNK_ROWS, each reading a pipe the feeder fills.
+
+    Chunks, not one statement: with innodb_autoinc_lock_mode=1 (MariaDB's default) a LOAD DATA
+    holds the table's AUTO-INC lock until it ends, which would stall `POST /people` for the file.
+    """
+    inserted = duplicate = 0
+    with feeding(_tsv_chunks(people), discard=lambda chunk: os.close(chunk.read_end)) as chunks:
+        for chunk in chunks:
+            try:
+                cur.execute(_LOAD_DATA_SQL, (f"/dev/fd/{chunk.read_end}",))
+            except AttributeError as error:
+                # PyMySQL #989 (fix not released): a connection lost during LOAD DATA LOCAL surfaces
+                # as an AttributeError raised while handling the OperationalError that says so.
+                if isinstance(error.__context__, pymysql.OperationalError):
+                    raise error.__context__ from None
+                raise
+            finally:
+                os.close(chunk.read_end)
+            inserted += cur.rowcount
+            duplicate += chunk.rows - cur.rowcount
+            _check_warnings(cur, chunk.rows - cur.rowcount)
+    return Loaded(inserted, duplicate, LOAD_DATA)
+
+
+def _insert_statements(cur: Cursor, people: Iterable[NewPerson]) -> Loaded:
+    inserted = duplicate = 0
+    with feeding(_insert_batches(people, cur.mogrify)) as batches:
+        for sql, rows in batches:
+            added = cur.execute(sql)
+            _check_warnings(cur, rows - added)
+            inserted += added
+            duplicate += rows - added
+    return Loaded(inserted, duplicate, INSERT)
+
+
+def _insert_batches(
+    people: Iterable[NewPerson], mogrify: Callable[[str, tuple], str]
+) -> Generator[tuple[str, int], None, None]:
+    """INSERT IGNORE statements of up to INSERT_BATCH_ROWS people (and INSERT_BATCH_CHARS), with their row counts.
+
+    Each row's values are bound by the driver (`cursor.mogrify`, what `execute` sends); building
+    the statements here lets the feeder thread do it while the previous statement runs.
+    """
+    prefix = f"INSERT IGNORE INTO people ({INSERT_COLUMNS}) VALUES "
+    values: list[str] = []
+    chars = 0
+    for person in people:
+        row = mogrify(INSERT_PLACEHOLDERS, insert_row(person))
+        values.append(row)
+        chars += len(row) + 1
+        if len(values) == INSERT_BATCH_ROWS or chars >= INSERT_BATCH_CHARS:
+            yield prefix + ",".join(values), len(values)
+            values, chars = [], 0
+    if values:
+        yield prefix + ",".join(values), len(values)
+
+
+def _check_warnings(cur: Cursor, duplicate: int) -> None:
+    """IGNORE turns duplicate ids into warnings, but it would do the same to any other bad value: refuse those."""
+    if cur.warning_count != duplicate:
+        warnings = cur.warning_count
+        cur.execute("SHOW WARNINGS LIMIT 5")
+        raise RuntimeError(f"the database warned about stored values ({warnings} warnings): {cur.fetchall()}")
+
+
+@dataclass
+class _Chunk:
+    read_end: int
+    rows: int = 0  # set before the write end closes, so final once LOAD DATA has read to the end
+
+
+def _tsv_chunks(people: Iterable[NewPerson]) -> Generator[_Chunk, None, None]:
+    """Pipes of up to LOAD_DATA_CHUNK_ROWS people as LOAD DATA's tab-separated lines.
+
+    Each pipe is handed over before it is written, so that the server reads while it fills.
+    """
+    people = iter(people)
+    more = True
+    while more:
+        read_end, write_end = os.pipe()
+        with open(write_end, "wb", buffering=_TSV_WRITE_BYTES) as pipe:
+            with suppress(OSError):  # a bigger pipe lets the feeder run ahead while a statement ends
+                fcntl.fcntl(write_end, fcntl.F_SETPIPE_SZ, _PIPE_BYTES)
+            chunk = _Chunk(read_end)
+            yield chunk
+            more = _write_chunk(pipe, chunk, people)
+
+
+def _write_chunk(pipe, chunk: _Chunk, people: Iterator[NewPerson]) -> bool:
+    """Write up to LOAD_DATA_CHUNK_ROWS people; False once there are no more."""
+    lines: list[str] = []
+    for person in people:
+        lines.append("\t".join(map(_tsv_value, insert_row(person))))
+        if len(lines) == _TSV_LINES_PER_WRITE:
+            pipe.write(("\n".join(lines) + "\n").encode())
+            chunk.rows += len(lines)
+            lines.clear()
+            if chunk.rows >= LOAD_DATA_CHUNK_ROWS:
+                return True
+    if lines:
+        pipe.write(("\n".join(lines) + "\n").encode())
+        chunk.rows += len(lines)
+    return False
+
+
+def _tsv_value(value: Any) -> str:
+    if value is None:
+        return "\\N"
+    if type(value) is str:
+        if _NEEDS_ESCAPE(value):
+            return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+        return value
+    return str(value)  # int, or date as YYYY-MM-DD
