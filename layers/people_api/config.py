@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -34,6 +34,8 @@ class Settings(BaseModel):
     db_read_timeout: int = Field(10, ge=1)
     db_write_timeout: int = Field(10, ge=1)
     db_local_infile: bool = False  # the CSV import's LOAD DATA LOCAL; off for the API, whose server could ask for files
+    db_tls: bool = False  # verified TLS with the system's CA store: RDS Proxy, whose certificates come from ACM
+    app_db_secret_arn: str | None = None  # the Migrate function's: the least-privileged user it creates
     max_import_bytes: int = Field(256 * 1024 * 1024, ge=1)
     import_load_method: Literal["auto", "load_data", "insert"] = "auto"  # auto: LOAD DATA where the server allows it
 
@@ -61,6 +63,15 @@ class DatabaseSettings:
     read_timeout: int
     write_timeout: int
     local_infile: bool
+    tls: bool  # verified TLS (system CA store): RDS Proxy, whose certificates come from ACM
+
+
+@dataclass(frozen=True)
+class AppUser:
+    """The least-privileged account the migrations create for the API and the import."""
+
+    username: str
+    password: str = field(repr=False)
 
 
 def database_settings(environ: Mapping[str, str] = os.environ) -> DatabaseSettings:
@@ -77,7 +88,17 @@ def database_settings(environ: Mapping[str, str] = os.environ) -> DatabaseSettin
         read_timeout=settings.db_read_timeout,
         write_timeout=settings.db_write_timeout,
         local_infile=settings.db_local_infile,
+        tls=settings.db_tls,
     )
+
+
+def app_user(environ: Mapping[str, str] = os.environ) -> AppUser | None:
+    """`APP_DB_SECRET_ARN` (the Migrate function's): the account to create; None where there is none."""
+    secret_arn = read_settings(environ).app_db_secret_arn
+    if not secret_arn:
+        return None
+    secret = _rds_secret(secret_arn)
+    return AppUser(username=secret["username"], password=secret["password"])
 
 
 def _rds_secret(secret_arn: str) -> dict:

@@ -57,6 +57,8 @@ def connect(settings: DatabaseSettings, **overrides) -> pymysql.Connection:
         write_timeout=settings.write_timeout,
         local_infile=settings.local_infile,
     )
+    if settings.tls:
+        options |= dict(ssl_verify_cert=True, ssl_verify_identity=True)
     return pymysql.connect(**(options | overrides))
 
 

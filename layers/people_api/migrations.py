@@ -8,10 +8,11 @@ concurrent runners wait for each other.
 from __future__ import annotations
 
 import argparse
+import re
 
 import pymysql
 
-from people_api.config import DatabaseSettings, database_settings
+from people_api.config import AppUser, DatabaseSettings, database_settings
 from people_api.db import connect
 
 MIGRATIONS: dict[int, tuple[str, ...]] = {
@@ -90,6 +91,28 @@ def migrate(conn: pymysql.Connection) -> list[int]:
             return applied
         finally:
             cur.execute("DO RELEASE_LOCK(%s)", (_LOCK_NAME,))
+
+
+# What the API and the import need: rows, not schema. LOAD DATA LOCAL needs INSERT only (FILE is for
+# files on the server) and GET_LOCK needs no privilege.
+APP_USER_PRIVILEGES = "SELECT, INSERT, UPDATE, DELETE"
+_DATABASE_NAME = re.compile(r"[A-Za-z0-9_$]{1,64}")
+
+
+def ensure_app_user(conn: pymysql.Connection, database: str, user: AppUser) -> None:
+    """Create (or re-key) the account the API and the import use, with row privileges on `database` only.
+
+    Run by the owner after the migrations on every deploy: the password follows the secret, and the
+    grant covers tables that later migrations add.
+    """
+    if not _DATABASE_NAME.fullmatch(database):
+        raise ValueError(f"database name {database!r} is not a plain identifier")
+    account = (user.username, "%")
+    with conn.cursor() as cur:
+        cur.execute("CREATE USER IF NOT EXISTS %s@%s IDENTIFIED BY %s", (*account, user.password))
+        cur.execute("ALTER USER %s@%s IDENTIFIED BY %s", (*account, user.password))
+        # An identifier cannot be a parameter; the name was checked to be plain above.
+        cur.execute(f"GRANT {APP_USER_PRIVILEGES} ON `{database}`.* TO %s@%s", account)
 
 
 def create_database(settings: DatabaseSettings) -> None:
