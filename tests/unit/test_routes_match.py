@@ -329,5 +329,5 @@ def test_a_folder_without_a_template_function_is_reported(tree: Path):
 def test_template_tags_are_tolerated():
     template = load_template(ROOT)
     assert template["Globals"]["Function"]["Runtime"] == {"Ref": "PythonRuntime"}
-    in_vpc = {"Fn::Not": [{"Fn::Equals": [{"Fn::Join": ["", {"Ref": "SubnetIds"}]}, ""]}]}
-    assert template["Conditions"]["InVpc"] == in_vpc
+    has_db_secret = {"Fn::Not": [{"Fn::Equals": [{"Ref": "DbSecretArn"}, ""]}]}
+    assert template["Conditions"]["HasDbSecret"] == has_db_secret
