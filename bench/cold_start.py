@@ -20,14 +20,6 @@ import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-HANDLERS = {
-    "ping": "ping",
-    "list_people": "list_people",
-    "people_by_age": "people_by_age",
-    "get_person": "get_person",
-    "ids_by_last_name": "ids_by_last_name",
-    "create_person": "create_person",
-}
 # POST with a body that fails the person rules: the whole request path runs, nothing is written.
 EVENT_OVERRIDES = {"create_person": {"body": "{}"}}
 
@@ -77,7 +69,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
-    sys.path.insert(0, str(ROOT / "layers"))
+    sys.path[:0] = [str(ROOT), str(ROOT / "layers")]
+    from devstack.functions import load_functions
     from people_api import db, migrations
     from people_api.config import database_settings
 
@@ -88,22 +81,24 @@ def main() -> None:
     conn = db.connect(settings)
     try:
         migrations.migrate(conn)
-        measure(range(args.runs))
+        api_functions = sorted(f.code_dir.name for f in load_functions(ROOT / "template.yaml").values() if f.serves_api)
+        measure(api_functions, range(args.runs))
     finally:
         with conn.cursor() as cur:
             cur.execute(f"DROP DATABASE IF EXISTS `{settings.database}`")
         conn.close()
 
 
-def measure(runs: range) -> None:
+def measure(folders: list[str], runs: range) -> None:
+    """Each folder's handler (functions/<folder>/app.py) with its sample event, events/<folder>.json."""
     bare = statistics.median(wall_ms([sys.executable, "-c", "pass"]) for _ in runs)
     base = [run(BASELINE_RESOLVER) for _ in runs]
     base_total = statistics.median(r["import_ms"] + r["first_call_ms"] for r in base)
     print(f"interpreter start (bare python): {bare:7.1f} ms")
     print(f"baseline, Powertools resolver without validation: {base_total:7.1f} ms (import + first call)")
     print(f"{'handler':<18}{'import ms':>10}{'1st call ms':>12}{'total ms':>10}{'x baseline':>11}  boto3 loaded")
-    for folder, event in HANDLERS.items():
-        results = [run(handler_probe(folder, event)) for _ in runs]
+    for folder in folders:
+        results = [run(handler_probe(folder, folder)) for _ in runs]
         imp = statistics.median(r["import_ms"] for r in results)
         first = statistics.median(r["first_call_ms"] for r in results)
         boto = any(r["boto3"] for r in results)

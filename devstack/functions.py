@@ -20,6 +20,7 @@ from typing import Any
 
 from samcli.lib.providers.provider import Stack
 from samcli.lib.providers.sam_function_provider import SamFunctionProvider
+from samcli.lib.providers.sam_stack_provider import SamLocalStackProvider
 from samcli.lib.utils.stream_writer import StreamWriter
 from samcli.local.lambdafn.exceptions import FunctionNotFound
 
@@ -49,6 +50,10 @@ class LambdaFunction:
     lock: threading.Lock = field(default_factory=threading.Lock)
     _handler: Callable[[Any, Any], Any] | None = None
 
+    @property
+    def serves_api(self) -> bool:
+        return any(event.get("Type") == "Api" for event in self.events.values())
+
     def handler(self) -> Callable[[Any, Any], Any]:
         """The handler, loaded on first use (a cold start); a failed load is tried again next time."""
         if self._handler is None:
@@ -70,35 +75,36 @@ class LambdaFunction:
 class LambdaContext:
     """The fields of Lambda's context object that handlers and Powertools read."""
 
-    function: LambdaFunction
-    region: str
+    function_name: str
+    memory_mb: int = 128
+    timeout_seconds: int = 3
+    region: str = "us-east-1"
     aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     function_version: str = "$LATEST"
+    log_stream_name: str = "devstack"
     _started: float = field(default_factory=time.monotonic)
 
     @property
-    def function_name(self) -> str:
-        return self.function.name
-
-    @property
     def memory_limit_in_mb(self) -> int:
-        return self.function.memory_mb
+        return self.memory_mb
 
     @property
     def invoked_function_arn(self) -> str:
-        return f"arn:aws:lambda:{self.region}:{ACCOUNT_ID}:function:{self.function.name}"
+        return f"arn:aws:lambda:{self.region}:{ACCOUNT_ID}:function:{self.function_name}"
 
     @property
     def log_group_name(self) -> str:
-        return f"/aws/lambda/{self.function.name}"
-
-    @property
-    def log_stream_name(self) -> str:
-        return "devstack"
+        return f"/aws/lambda/{self.function_name}"
 
     def get_remaining_time_in_millis(self) -> int:
         elapsed = time.monotonic() - self._started
-        return max(0, int((self.function.timeout_seconds - elapsed) * 1000))
+        return max(0, int((self.timeout_seconds - elapsed) * 1000))
+
+
+def load_functions(template: Path) -> dict[str, LambdaFunction]:
+    """Every function of the template file with local Python code, by logical id."""
+    stacks, _ = SamLocalStackProvider.get_stacks(str(template))
+    return template_functions(stacks, template.parent)
 
 
 def template_functions(stacks: list[Stack], template_dir: Path) -> dict[str, LambdaFunction]:
@@ -148,7 +154,8 @@ class InProcessRunner:
             raise FunctionNotFound(f"{name} is not a function of the template")
         with function.lock, logs.running(name):
             try:
-                return function.handler()(event, LambdaContext(function, self.region))
+                context = LambdaContext(function.name, function.memory_mb, function.timeout_seconds, self.region)
+                return function.handler()(event, context)
             except Exception:
                 traceback.print_exc()
                 raise

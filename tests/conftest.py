@@ -2,20 +2,30 @@
 
 from __future__ import annotations
 
-import csv
-import importlib
-import json
 import os
-import uuid
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
 
-import pytest
+# Before anything imports Powertools: its Logger reads the service name when it is created.
+os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "people-api")
+os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
 
-from people_api import db, migrations, people_store
-from people_api.config import database_settings
-from people_api.person import person_from_json, utc_today
+import csv  # noqa: E402
+import importlib  # noqa: E402
+import json  # noqa: E402
+import socket  # noqa: E402
+import threading  # noqa: E402
+import uuid  # noqa: E402
+from collections.abc import Callable, Iterable  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+
+import pytest  # noqa: E402
+from cfnlint.decode import cfn_yaml  # noqa: E402
+
+from devstack.functions import LambdaContext  # noqa: E402
+from people_api import db, migrations, people_store  # noqa: E402
+from people_api.config import database_settings  # noqa: E402
+from people_api.person import person_from_json, utc_today  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 EVENTS = ROOT / "events"
@@ -42,6 +52,19 @@ def database():
 
 
 @pytest.fixture
+def fresh_database(database, monkeypatch):
+    """Another database of its own, created without tables, and DB_NAME naming it for this test."""
+    monkeypatch.setenv("DB_NAME", f"people_migrate_{uuid.uuid4().hex[:10]}")
+    settings = database_settings()
+    migrations.create_database(settings)
+    db.close()  # this thread's next connection opens on it
+    yield settings
+    db.close()
+    with db.connect(settings, database=None) as admin, admin.cursor() as cur:
+        cur.execute(f"DROP DATABASE `{settings.database}`")
+
+
+@pytest.fixture
 def empty_db(database):
     """Empty tables (ids start again at 1)."""
     with db.cursor() as cur:
@@ -59,15 +82,25 @@ def people_db(empty_db):
     return empty_db
 
 
-@dataclass
-class LambdaContext:
-    function_name: str = "people-api-test"
-    memory_limit_in_mb: int = 512
-    invoked_function_arn: str = "arn:aws:lambda:eu-west-1:123456789012:function:people-api-test"
-    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+def load_template(template: Path = ROOT / "template.yaml") -> dict[str, Any]:
+    """template.yaml as cfn-lint reads it: short forms (!Ref, !If...) become long ones ({"Ref": ...})."""
+    return cfn_yaml.load(str(template))
 
-    def get_remaining_time_in_millis(self) -> int:
-        return 900_000
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on (nothing listened when asked)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def run_together(target: Callable[..., Any], arguments: Iterable[tuple]) -> None:
+    """Call `target` once per argument tuple, each in its own thread, all at once; wait for them all."""
+    threads = [threading.Thread(target=target, args=args) for args in arguments]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
 
 
 def load_event(name: str) -> dict[str, Any]:
@@ -77,7 +110,7 @@ def load_event(name: str) -> dict[str, Any]:
 def invoke(function: str, event: dict[str, Any]) -> dict[str, Any]:
     """Call functions/<function>/app.py's handler as Lambda would."""
     module = importlib.import_module(f"functions.{function}.app")
-    return module.lambda_handler(event, LambdaContext())
+    return module.lambda_handler(event, LambdaContext("people-api-test", memory_mb=512, timeout_seconds=900))
 
 
 def rest_event(
@@ -130,7 +163,3 @@ def api():
         return reply(invoke(function, rest_event(method, path, resource, **parts)))
 
     return call
-
-
-os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "people-api")
-os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")

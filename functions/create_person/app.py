@@ -22,7 +22,7 @@ def create_person() -> Response[dict]:
     metrics.add_metric(name="PeopleCreated", unit=MetricUnit.Count, value=1)
     body = {
         "person": people_store.person_by_id(person_id).as_json(today),
-        **people_json(people_store.people_by_id(DEFAULT_LIMIT), today),
+        **people_json(people_store.people_in_id_order(DEFAULT_LIMIT), today),
     }
     return Response(
         status_code=HTTPStatus.CREATED,

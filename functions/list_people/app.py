@@ -12,7 +12,7 @@ app = make_resolver()
 
 @app.get("/people")
 def list_people(limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None) -> dict:
-    return people_json(people_store.people_by_id(limit, cursor), utc_today())
+    return people_json(people_store.people_in_id_order(limit, cursor), utc_today())
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

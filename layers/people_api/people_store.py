@@ -54,7 +54,7 @@ def person_by_id(person_id: int) -> StoredPerson:
     return StoredPerson(*row)
 
 
-def people_by_id(limit: int, cursor: str | None = None) -> Page:
+def people_in_id_order(limit: int, cursor: str | None = None) -> Page:
     """People ordered by id."""
     (after_id,) = decode_cursor(cursor, "people", 1) if cursor else (0,)
     with db.cursor() as cur:

@@ -21,17 +21,12 @@ from pathlib import Path
 import boto3
 import pytest
 
+from conftest import free_port
 from people_api import db
 from people_api.config import database_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 STARTUP_TIMEOUT_SECONDS = 45
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def is_listening(port: int) -> bool:

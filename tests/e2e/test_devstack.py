@@ -98,7 +98,9 @@ def test_a_csv_put_into_the_bucket_is_imported(stack):
 
 def test_a_txt_put_into_the_bucket_is_not_imported(stack):
     stack.s3().put_object(Bucket=stack.bucket, Key="notes.txt", Body=b"not a csv")
-    time.sleep(1.5)
+    # A CSV put after it: once its event has reached the import, any event for notes.txt would have too.
+    stack.s3().put_object(Bucket=stack.bucket, Key="after-notes.csv", Body=b"ID,Last\r\n9001,After\r\n")
+    eventually(lambda: "after-notes.csv created" in stack.output, what="the event of the CSV put after the .txt")
 
     assert "notes.txt" not in stack.output
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 from urllib.parse import unquote_plus
 
 import pytest
 from samcli.lib.providers.sam_stack_provider import SamLocalStackProvider
 
+from conftest import free_port
 from devstack.bucket import ImportBucket, s3_trigger
 from devstack.functions import InProcessRunner, template_functions
 
@@ -35,9 +35,7 @@ def bucket(unused_port):
 
 @pytest.fixture
 def unused_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+    return free_port()
 
 
 def test_the_template_names_the_import_function_and_its_csv_filter():

@@ -13,9 +13,9 @@ import sys
 from pathlib import Path
 
 import pytest
-import yaml
 from samcli.lib.providers.sam_stack_provider import SamLocalStackProvider
 
+from conftest import load_template
 from devstack.api import api_gateway, template_routes
 from devstack.functions import InProcessRunner, template_functions
 from devstack.logs import PrefixedStream
@@ -27,16 +27,9 @@ TEMPLATE = ROOT / "template.yaml"
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 
-class _TemplateLoader(yaml.SafeLoader):
-    """Reads template.yaml as plain YAML: CloudFormation's tags (!Ref, !If...) become None."""
-
-
-_TemplateLoader.add_multi_constructor("!", lambda loader, suffix, node: None)
-
-
 def api_routes_in_template() -> set[tuple[str, str, str]]:
     """(path, METHOD, function logical id) of every Api event, read straight from template.yaml."""
-    resources = yaml.load(TEMPLATE.read_text(), Loader=_TemplateLoader)["Resources"]
+    resources = load_template(TEMPLATE)["Resources"]
     return {
         (event["Properties"]["Path"], event["Properties"]["Method"].upper(), name)
         for name, resource in resources.items()
@@ -134,7 +127,7 @@ def test_a_method_and_path_with_no_route_get_the_templates_gateway_response(stac
 
     answer = client.open(path, method=method)
 
-    resources = yaml.load(TEMPLATE.read_text(), Loader=_TemplateLoader)["Resources"]
+    resources = load_template(TEMPLATE)["Resources"]
     expected = resources["PeopleApi"]["Properties"]["GatewayResponses"]["MISSING_AUTHENTICATION_TOKEN"]
     assert answer.status_code == expected["StatusCode"] == 404
     assert answer.get_json() == json.loads(expected["ResponseTemplates"]["application/json"])

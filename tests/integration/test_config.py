@@ -86,3 +86,9 @@ def test_a_function_with_a_bad_variable_fails_at_cold_start(function, monkeypatc
     # Then loading fails, naming the variable, instead of every import failing later.
     with pytest.raises(SettingsInvalid, match="IMPORT_LOAD_METHOD"):
         spec.loader.exec_module(importlib.util.module_from_spec(spec))
+
+
+def test_the_logger_has_the_service_name_the_tests_set_before_it_existed():
+    from people_api.observability import logger
+
+    assert logger.service == "people-api"

@@ -5,7 +5,7 @@ import threading
 
 import pytest
 
-from conftest import invoke, load_event, reply
+from conftest import invoke, load_event, reply, run_together
 
 
 def post(api, body: str):
@@ -115,10 +115,6 @@ def test_concurrent_posts_of_one_id_give_exactly_one_201(people_db, api):
         barrier.wait()
         statuses.append(post(api, json.dumps({"id": 100, "first_name": f"Racer {n}"})).status)
 
-    threads = [threading.Thread(target=attempt, args=(n,)) for n in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    run_together(attempt, [(n,) for n in range(8)])
     assert sorted(statuses) == [201] + [409] * 7
     assert people_ids(api).count(100) == 1

@@ -4,14 +4,13 @@ import socket
 
 import pytest
 
+from conftest import free_port
 from people_api import db
 
 
 @pytest.fixture
 def closed_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    return free_port()
 
 
 def get_people(api):

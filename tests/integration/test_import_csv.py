@@ -14,10 +14,9 @@ from urllib.parse import quote_plus
 import boto3
 import pymysql
 import pytest
-import yaml
 from moto import mock_aws
 
-from conftest import PEOPLE_CSV, ROOT, invoke, load_event
+from conftest import PEOPLE_CSV, invoke, load_event, load_template, run_together
 from people_api import csv_reader, db, people_store, s3_import
 from people_api.config import database_settings, read_settings
 from people_api.person import person_from_json, utc_today
@@ -321,7 +320,7 @@ def test_several_records_in_one_event(bucket):
 
 def test_reports_do_not_trigger_imports(bucket):
     # The trigger only passes keys ending in .csv; reports end in .json ...
-    template = yaml.load((ROOT / "template.yaml").read_text(), Loader=_IgnoreTags)
+    template = load_template()
     trigger = template["Resources"]["ImportCsvFunction"]["Properties"]["Events"]["CsvCreated"]["Properties"]
     assert trigger["Filter"]["S3Key"]["Rules"] == [{"Name": "suffix", "Value": ".csv"}]
     only_report(bucket.put("people.csv", PEOPLE_CSV.read_bytes()))
@@ -330,13 +329,6 @@ def test_reports_do_not_trigger_imports(bucket):
     # ... and the handler ignores anything under reports/ even if it is called with it
     assert import_event(bucket.put("reports/people.csv", PEOPLE_CSV.read_bytes())) == []
     assert len(imports_rows()) == 1
-
-
-class _IgnoreTags(yaml.SafeLoader):
-    pass
-
-
-_IgnoreTags.add_multi_constructor("!", lambda loader, suffix, node: None)
 
 
 # Idempotency
@@ -373,11 +365,7 @@ def test_racing_deliveries_of_one_event_import_once(bucket, method):
         finally:
             db.close()  # this thread's own connection
 
-    threads = [threading.Thread(target=deliver) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    run_together(deliver, [()] * 4)
 
     assert sorted(r["status"] for r in reports) == ["already_imported"] * 3 + ["succeeded"]
     assert people_count() == 20_000

@@ -1,22 +1,7 @@
 """The schema migration: versioned, idempotent, safe to run twice at once."""
 
-import threading
-import uuid
-
-import pytest
-
+from conftest import run_together
 from people_api import db, migrations
-from people_api.config import database_settings
-
-
-@pytest.fixture
-def fresh_database(database, monkeypatch):
-    monkeypatch.setenv("DB_NAME", f"people_migrate_{uuid.uuid4().hex[:10]}")
-    settings = database_settings()
-    migrations.create_database(settings)
-    yield settings
-    with db.connect(settings, database=None) as admin, admin.cursor() as cur:
-        cur.execute(f"DROP DATABASE `{settings.database}`")
 
 
 def tables(settings) -> set[str]:
@@ -39,11 +24,7 @@ def test_concurrent_runners_apply_each_version_once(fresh_database):
         with db.connect(fresh_database) as conn:
             applied.append(migrations.migrate(conn))
 
-    threads = [threading.Thread(target=run) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    run_together(run, [()] * 4)
     assert sorted(applied) == [[], [], [], sorted(migrations.MIGRATIONS)]
 
 

@@ -10,8 +10,14 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-API_FUNCTIONS = ["ping", "list_people", "people_by_age", "get_person", "ids_by_last_name", "create_person"]
+from conftest import ROOT, load_template
+
+API_FUNCTIONS = sorted(
+    Path(resource["Properties"]["CodeUri"]).name
+    for resource in load_template()["Resources"].values()
+    if resource["Type"] == "AWS::Serverless::Function"
+    and any(event["Type"] == "Api" for event in (resource["Properties"].get("Events") or {}).values())
+)
 
 
 @pytest.mark.parametrize("function", API_FUNCTIONS)

@@ -17,28 +17,13 @@ from pathlib import Path
 import pytest
 import yaml
 
+from conftest import load_template
+
 ROOT = Path(__file__).resolve().parents[2]
 HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
 RESOLVER_METHODS = HTTP_METHODS - {"trace"}
 
 Route = tuple[str, str]  # (METHOD, path with every parameter written "{}")
-
-
-class CloudFormationLoader(yaml.SafeLoader):
-    """SafeLoader that reads CloudFormation short forms (!Ref, !If, !Sub, !GetAtt...) as plain values."""
-
-
-def _tagged(loader: yaml.SafeLoader, tag_suffix: str, node: yaml.Node):
-    if isinstance(node, yaml.ScalarNode):
-        value = loader.construct_scalar(node)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)
-    return {f"Fn::{tag_suffix}" if tag_suffix != "Ref" else "Ref": value}
-
-
-CloudFormationLoader.add_multi_constructor("!", _tagged)
 
 
 def normalise(path: str) -> str:
@@ -47,13 +32,9 @@ def normalise(path: str) -> str:
     return path.rstrip("/") or "/"
 
 
-def load_template(root: Path) -> dict:
-    return yaml.load((root / "template.yaml").read_text(), Loader=CloudFormationLoader)
-
-
 def template_functions(root: Path) -> dict[str, dict]:
     """Logical id -> properties of every AWS::Serverless::Function."""
-    resources = load_template(root).get("Resources") or {}
+    resources = load_template(root / "template.yaml").get("Resources") or {}
     return {
         name: resource.get("Properties") or {}
         for name, resource in resources.items()
@@ -327,7 +308,7 @@ def test_a_folder_without_a_template_function_is_reported(tree: Path):
 
 
 def test_template_tags_are_tolerated():
-    template = load_template(ROOT)
+    template = load_template()
     assert template["Globals"]["Function"]["Runtime"] == {"Ref": "PythonRuntime"}
     has_db_secret = {"Fn::Not": [{"Fn::Equals": [{"Ref": "DbSecretArn"}, ""]}]}
     assert template["Conditions"]["HasDbSecret"] == has_db_secret
