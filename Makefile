@@ -7,7 +7,7 @@ export SAM_CLI_TELEMETRY := 0
 
 CHECKOV_VENV := .venv-checkov
 
-.PHONY: dev test lint checkov build check migrate bench deploy clean
+.PHONY: dev token test lint checkov build check migrate bench deploy clean
 
 $(VENV)/.installed: requirements-dev.txt layers/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,9 @@ $(CHECKOV_VENV)/.installed: requirements-checkov.txt
 
 dev: $(VENV)/.installed  ## the whole stack on this machine: API, S3 bucket with import, MySQL
 	$(BIN)/python -m devstack
+
+token: $(VENV)/.installed  ## one access token for the stack `make dev` runs (same S3_PORT), allowed everything
+	@PYTHONPATH=layers $(BIN)/python -m devstack.issuer
 
 test: $(VENV)/.installed  ## every test, against the local MariaDB/MySQL (a throwaway database)
 	$(BIN)/pytest

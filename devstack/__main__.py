@@ -97,7 +97,7 @@ def main() -> int:
     # Imported after the environment and the terminal are set: boto3 and the layer read them.
     from samcli.lib.providers.sam_stack_provider import SamLocalStackProvider
 
-    from devstack import mysql
+    from devstack import issuer, mysql
     from devstack.api import ApiServer, api_gateway
     from devstack.bucket import ImportBucket
     from devstack.functions import InProcessRunner, template_functions
@@ -138,6 +138,8 @@ def main() -> int:
         runner.load_all()
         bucket.start()
         running.callback(bucket.stop)
+        # Before the first request: the authorizer reads AUTH_* when it first checks a token.
+        os.environ.update(issuer.create(bucket.url, REGION).environment)
         api.start()
         running.callback(api.stop)
         running.callback(logs.say, "stopping")
@@ -163,8 +165,11 @@ def _banner(settings: Settings, database, seconds: float) -> None:
         f"  S3        {s3_url}   bucket {settings.bucket}: a .csv put there is imported",
         f"  MySQL     {database.user}@{database.host}:{database.port}, database {database.database}",
         f"  try       curl {api_url}/people/age",
+        "  token     make token   (prints an access token of the local issuer, allowed everything; 1 hour)",
+        f'  write     curl -H "Authorization: Bearer $(make -s token)" -d \'{{"first_name": "Ada", '
+        f'"last_name": "Lovelace", "age": 36}}\' {api_url}/people',
         f"  import    aws --endpoint-url {s3_url} s3 cp my.csv s3://{settings.bucket}/   (any AWS credentials do)",
-        f"            then curl {api_url}/imports",
+        f'            then curl -H "Authorization: Bearer $(make -s token)" {api_url}/imports',
     ):
         logs.say(line)
 

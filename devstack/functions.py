@@ -36,6 +36,10 @@ API_GATEWAY_FUNCTION_ERROR = {
 }
 
 
+class AuthorizerFailed(Exception):
+    """A Lambda authorizer raised; the message is its error message (API Gateway reads it: docs/auth.md)."""
+
+
 @dataclass
 class LambdaFunction:
     """One function of the template; one invocation at a time, like one warm Lambda container."""
@@ -137,13 +141,17 @@ class InProcessRunner:
     def invoke(self, function_identifier: str, event: str, stdout: StreamWriter, stderr=None, **_container_options):
         """LocalApigwService's call: the event as JSON text in, the function's result as JSON on stdout.
 
-        A function error becomes API Gateway's 502; its trace is already on the terminal.
+        A function error becomes API Gateway's 502, an authorizer's error AuthorizerFailed;
+        its trace is already on the terminal.
         """
+        payload = json.loads(event)
         try:
-            output = json.dumps(self.call(function_identifier, json.loads(event)))
+            output = json.dumps(self.call(function_identifier, payload))
         except FunctionNotFound:
             raise
-        except Exception:
+        except Exception as error:
+            if "methodArn" in payload:  # the events API Gateway sends to authorizers (TOKEN and REQUEST)
+                raise AuthorizerFailed(str(error)) from error
             output = json.dumps(API_GATEWAY_FUNCTION_ERROR)
         stdout.write_str(output)
 

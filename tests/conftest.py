@@ -13,6 +13,7 @@ import importlib  # noqa: E402
 import json  # noqa: E402
 import socket  # noqa: E402
 import threading  # noqa: E402
+import time  # noqa: E402
 import uuid  # noqa: E402
 from collections.abc import Callable, Iterable  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
@@ -163,3 +164,109 @@ def api():
         return reply(invoke(function, rest_event(method, path, resource, **parts)))
 
     return call
+
+
+
+class TokenIssuer:
+    """An OpenID Connect issuer shaped like a Cognito user pool: RSA and EC keys, its JWKS served over HTTP.
+
+    `token()` signs an access token as Cognito issues it; keyword arguments replace (None: remove)
+    claims, and `headers`, `key` and `algorithm` change how it is signed.
+    """
+
+    ISSUER = "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_TestPool"
+    CLIENT_ID = "test-app-client"
+
+    def __init__(self):
+        from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+        self.rsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self.ec_key = ec.generate_private_key(ec.SECP256R1())
+        self.keys_served = 0
+        self.reachable = True
+        self._server = None
+
+    def jwks(self) -> dict[str, Any]:
+        import jwt
+
+        keys = []
+        for kid, key, algorithm in (("rsa-1", self.rsa_key, "RS256"), ("ec-1", self.ec_key, "ES256")):
+            jwk = json.loads(jwt.algorithms.get_default_algorithms()[algorithm].to_jwk(key.public_key()))
+            keys.append(jwk | {"kid": kid, "alg": algorithm, "use": "sig"})
+        return {"keys": keys}
+
+    def start(self) -> str:
+        """Serve the JWKS on a free loopback port; returns its URL."""
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        issuer = self
+
+        class Keys(BaseHTTPRequestHandler):
+            def do_GET(self):
+                if not issuer.reachable:
+                    self.send_error(503)
+                    return
+                issuer.keys_served += 1
+                body = json.dumps(issuer.jwks()).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Keys)
+        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        return f"http://127.0.0.1:{self._server.server_address[1]}/.well-known/jwks.json"
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def claims(self, groups: list[str] | None = None) -> dict[str, Any]:
+        now = int(time.time())
+        claims = {
+            "iss": self.ISSUER,
+            "sub": "3f1c7a52-0d2e-4b8f-9a61-2b7e5c4d9e10",
+            "client_id": self.CLIENT_ID,
+            "token_use": "access",
+            "username": "ada",
+            "scope": "aws.cognito.signin.user.admin",
+            "iat": now,
+            "auth_time": now,
+            "exp": now + 3600,
+        }
+        if groups:
+            claims["cognito:groups"] = groups
+        return claims
+
+    def token(
+        self,
+        groups: list[str] | None = None,
+        *,
+        headers: dict[str, Any] | None = None,
+        key: Any = None,
+        algorithm: str = "RS256",
+        **claims: Any,
+    ) -> str:
+        import jwt
+
+        payload = {k: v for k, v in (self.claims(groups) | claims).items() if v is not None}
+        signing_key = key if key is not None else (self.ec_key if algorithm == "ES256" else self.rsa_key)
+        kid = "ec-1" if algorithm == "ES256" else "rsa-1"
+        header = {k: v for k, v in ({"kid": kid} | (headers or {})).items() if v is not None}
+        return jwt.encode(payload, signing_key, algorithm=algorithm, headers=header)
+
+
+@pytest.fixture
+def token_issuer(monkeypatch):
+    """A TokenIssuer serving its keys, and AUTH_* naming it (Cognito style: client_id, token_use)."""
+    issuer = TokenIssuer()
+    monkeypatch.setenv("AUTH_JWKS_URL", issuer.start())
+    monkeypatch.setenv("AUTH_ISSUER", issuer.ISSUER)
+    monkeypatch.setenv("AUTH_AUDIENCE", f"another-client,{issuer.CLIENT_ID}")
+    yield issuer
+    issuer.stop()

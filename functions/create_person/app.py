@@ -6,7 +6,7 @@ from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 
-from people_api import people_store
+from people_api import access, people_store
 from people_api.api import DEFAULT_LIMIT, json_object_body, make_resolver, people_json
 from people_api.observability import logger, metrics
 from people_api.person import person_from_json, utc_today
@@ -19,6 +19,7 @@ def create_person() -> Response[dict]:
     today = utc_today()
     new_person = person_from_json(json_object_body(app), today)
     person_id = people_store.add_person(new_person)
+    access.log_write("person created", app.current_event.raw_event, person_id=person_id)
     metrics.add_metric(name="PeopleCreated", unit=MetricUnit.Count, value=1)
     body = {
         "person": people_store.person_by_id(person_id).as_json(today),

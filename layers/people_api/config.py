@@ -10,6 +10,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -38,6 +39,9 @@ class Settings(BaseModel):
     app_db_secret_arn: str | None = None  # the Migrate function's: the least-privileged user it creates
     max_import_bytes: int = Field(256 * 1024 * 1024, ge=1)
     import_load_method: Literal["auto", "load_data", "insert"] = "auto"  # auto: LOAD DATA where the server allows it
+    auth_issuer: str | None = None  # the authorizer's: the token issuer (`iss`)
+    auth_audience: str | None = None  # comma-separated `aud` (or Cognito `client_id`) values accepted
+    auth_jwks_url: str | None = None  # the issuer's keys; default <issuer>/.well-known/jwks.json
 
 
 def read_settings(environ: Mapping[str, str] = os.environ) -> Settings:
@@ -106,3 +110,39 @@ def _rds_secret(secret_arn: str) -> dict:
     from aws_lambda_powertools.utilities import parameters
 
     return parameters.get_secret(secret_arn, transform="json", max_age=SECRET_MAX_AGE_SECONDS)
+
+
+LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
+
+
+@dataclass(frozen=True)
+class AuthSettings:
+    issuer: str
+    audiences: frozenset[str]
+    jwks_url: str
+
+    @property
+    def issuer_is_cognito(self) -> bool:
+        """Cognito access tokens carry `client_id` and `token_use` instead of `aud`."""
+        host = urlsplit(self.issuer).hostname or ""
+        return host.startswith("cognito-idp.") and host.endswith(".amazonaws.com")
+
+
+def auth_settings(environ: Mapping[str, str] = os.environ) -> AuthSettings:
+    """`AUTH_ISSUER`, `AUTH_AUDIENCE` and `AUTH_JWKS_URL`, or SettingsInvalid naming what is missing or wrong.
+
+    Keys are fetched over HTTPS only; plain HTTP is accepted for a loopback host (the local issuer of `make dev`),
+    which no deployed function can reach, so a deployed stack never trusts a local issuer's keys.
+    """
+    settings = read_settings(environ)
+    issuer = (settings.auth_issuer or "").rstrip("/")
+    audiences = frozenset(a.strip() for a in (settings.auth_audience or "").split(",") if a.strip())
+    jwks_url = settings.auth_jwks_url or f"{issuer}/.well-known/jwks.json"
+    if not issuer.startswith("https://"):
+        raise SettingsInvalid(f"invalid environment: AUTH_ISSUER must be an https:// URL, not {issuer!r}")
+    if not audiences:
+        raise SettingsInvalid("invalid environment: AUTH_AUDIENCE names no audience (client id)")
+    url = urlsplit(jwks_url)
+    if url.scheme != "https" and not (url.scheme == "http" and url.hostname in LOOPBACK_HOSTS):
+        raise SettingsInvalid(f"invalid environment: AUTH_JWKS_URL must be https:// (or http:// on this machine), not {jwks_url!r}")
+    return AuthSettings(issuer=issuer, audiences=audiences, jwks_url=jwks_url)

@@ -88,6 +88,14 @@ class Stack:
         except urllib.error.HTTPError as error:
             return Reply(error.code, error.read().decode(), dict(error.headers))
 
+    def token(self) -> str:
+        """What `make token` prints for this stack (its S3_PORT, as `make dev` was given)."""
+        env = os.environ | {"S3_PORT": str(self.s3_port)}
+        out = subprocess.run(["make", "-s", "token"], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
+        lines = out.stdout.splitlines()
+        assert len(lines) == 1, out.stdout
+        return lines[0]
+
     def s3(self):
         return boto3.client(
             "s3",

@@ -66,8 +66,29 @@ def test_people_by_age(stack):
     assert [p["id"] for p in reply.json["people"]] == [3, 1, 6, 5, 4, 7, 2]
 
 
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_a_write_without_a_token_is_401_with_a_bearer_challenge(stack):
+    refused = stack.request("POST", "/people", {"first_name": "Ada", "last_name": "Lovelace", "age": 36})
+
+    assert (refused.status, refused.json) == (401, {"message": "a valid bearer token is required"})
+    assert refused.headers["WWW-Authenticate"] == "Bearer"
+
+
+def test_a_token_with_another_signature_is_401(stack):
+    header, payload, _ = stack.token().split(".")
+
+    refused = stack.request("POST", "/people", {"first_name": "A", "last_name": "B"}, bearer(f"{header}.{payload}.AA"))
+
+    assert refused.status == 401
+
+
 def test_a_new_person_can_be_read_back(stack):
-    created = stack.request("POST", "/people", {"first_name": "Ada", "last_name": "Lovelace", "age": 36})
+    created = stack.request(
+        "POST", "/people", {"first_name": "Ada", "last_name": "Lovelace", "age": 36}, bearer(stack.token())
+    )
 
     assert created.status == 201, created.body
     person_id = created.json["person"]["id"]
@@ -89,7 +110,8 @@ def test_a_csv_put_into_the_bucket_is_imported(stack):
         return {p["last_name"] for p in stack.request("GET", "/people?limit=100").json["people"]}
 
     eventually(lambda: {"Hopper", "Turing"} <= last_names(), what="the CSV's people appearing in /people")
-    imports = stack.request("GET", "/imports")
+    assert stack.request("GET", "/imports").status == 401
+    imports = stack.request("GET", "/imports", headers=bearer(stack.token()))
     assert imports.status == 200
     [record] = [i for i in imports.json["imports"] if i["key"] == key]
     assert (record["status"], record["rows"]["inserted"]) == ("succeeded", 2)

@@ -2,8 +2,10 @@
 
 devstack reads the template with `SamLocalStackProvider`, `SamFunctionProvider` and `ApiProvider`,
 hands `LocalApigwService` its own lambda runner (`invoke(name, event, stdout=...)`,
-`is_debugging()`), and serves the Flask app `create()` leaves in `_app`. A SAM CLI upgrade
-that changes any of these fails here, not in front of a developer.
+`is_debugging()`), overrides two of its methods (`_valid_identity_sources`,
+`_invoke_parse_lambda_authorizer`) to answer authorizer outcomes with the template's gateway
+responses, and serves the Flask app `create()` leaves in `_app`. A SAM CLI upgrade that changes
+any of these fails here, not in front of a developer.
 """
 
 from __future__ import annotations
@@ -55,6 +57,15 @@ def handlers(stacks):
         def handler(event, context):
             assert context.function_name == name and context.get_remaining_time_in_millis() > 0
             received[name].append(event)
+            if "methodArn" in event:  # the authorizer: let everything through, naming a caller
+                return {
+                    "principalId": "caller-sub",
+                    "policyDocument": {
+                        "Version": "2012-10-17",
+                        "Statement": [{"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": "*"}],
+                    },
+                    "context": {"sub": "caller-sub", "username": "ada"},
+                }
             return {"statusCode": 200, "headers": {"Content-Type": "application/json"}, "body": json.dumps(name)}
 
         return handler
@@ -80,7 +91,12 @@ def test_each_route_reaches_its_function_as_a_rest_proxy_event(stacks, handlers)
     for path, method, function_name in sorted(api_routes_in_template()):
         # When a request comes in on the route (path parameters filled in)
         url = path.replace("{id}", "7").replace("{lastname}", "O%27Neil")
-        response = client.open(f"{url}?limit=5", method=method, data="{}" if method == "POST" else None)
+        response = client.open(
+            f"{url}?limit=5",
+            method=method,
+            data="{}" if method == "POST" else None,
+            headers={"Authorization": "Bearer a.b.c"},
+        )
 
         # Then the route's function got an API Gateway REST proxy event, and its answer came back
         assert response.status_code == 200, (path, method)
@@ -133,3 +149,53 @@ def test_a_method_and_path_with_no_route_get_the_templates_gateway_response(stac
     assert answer.get_json() == json.loads(expected["ResponseTemplates"]["application/json"])
     assert answer.get_json() == {"message": "no route for this method and path"}
     assert not any(received.values())
+
+
+def test_the_authorizer_gets_api_gateways_events_and_the_route_its_context(stacks, handlers):
+    # Given SAM CLI's API Gateway with devstack's runner and an authorizer that lets everything through
+    functions, received = handlers
+    client = api_gateway(stacks, InProcessRunner(functions, "us-east-1"))._app.test_client()
+
+    # When a secured route and /ping are called
+    client.post("/people", data="{}", headers={"Authorization": "Bearer a.b.c"})
+    client.get("/ping")
+
+    # Then the authorizer got a TOKEN event for POST /people and a REQUEST event for /ping (API Gateway's shapes)
+    token_event, request_event = received["AuthorizerFunction"]
+    assert token_event["type"] == "TOKEN" and token_event["authorizationToken"] == "Bearer a.b.c"
+    assert token_event["methodArn"].startswith("arn:aws:execute-api:us-east-1:")
+    assert token_event["methodArn"].endswith("/v1/POST/people")
+    assert request_event["type"] == "REQUEST" and request_event["methodArn"].endswith("/v1/GET/ping")
+    # And the route's function found the caller in requestContext.authorizer, principalId included
+    authorizer = received["CreatePersonFunction"][-1]["requestContext"]["authorizer"]
+    assert authorizer == {"sub": "caller-sub", "username": "ada", "principalId": "caller-sub"}
+
+
+@pytest.mark.parametrize(
+    ("authorizer_answer", "status"),
+    [("Unauthorized", 401), ("boom", 503), ("deny", 403)],
+)
+def test_authorizer_outcomes_get_the_templates_gateway_responses(stacks, handlers, authorizer_answer, status):
+    functions, received = handlers
+
+    def authorizer(event, context):
+        if authorizer_answer == "deny":
+            elsewhere = {
+                "Action": "execute-api:Invoke",
+                "Effect": "Allow",
+                "Resource": "arn:aws:execute-api:*/GET/ping",
+            }
+            return {"principalId": "x", "policyDocument": {"Version": "2012-10-17", "Statement": [elsewhere]}}
+        raise Exception(authorizer_answer)
+
+    functions["AuthorizerFunction"]._handler = authorizer
+    client = api_gateway(stacks, InProcessRunner(functions, "us-east-1"))._app.test_client()
+
+    answer = client.post("/people", data="{}", headers={"Authorization": "Bearer a.b.c"})
+
+    resources = load_template(TEMPLATE)["Resources"]
+    responses = resources["PeopleApi"]["Properties"]["GatewayResponses"]
+    kind = {401: "UNAUTHORIZED", 403: "ACCESS_DENIED", 503: "AUTHORIZER_CONFIGURATION_ERROR"}[status]
+    assert answer.status_code == responses[kind]["StatusCode"] == status
+    assert answer.get_json() == json.loads(responses[kind]["ResponseTemplates"]["application/json"])
+    assert not received["CreatePersonFunction"]

@@ -1,4 +1,4 @@
-"""Cold starts stay cheap: no API handler loads boto3 (only the CSV import and Secrets Manager need it).
+"""Cold starts stay cheap: no API handler, nor the authorizer, loads boto3 (the CSV import and secrets need it).
 
 Powertools imports botocore's bare package for its user agent (under 1 ms); its session and client
 machinery, what costs, must stay unloaded.
@@ -18,9 +18,10 @@ API_FUNCTIONS = sorted(
     if resource["Type"] == "AWS::Serverless::Function"
     and any(event["Type"] == "Api" for event in (resource["Properties"].get("Events") or {}).values())
 )
+AUTHORIZER = "authorizer"  # no Api event: API Gateway calls it before each secured route
 
 
-@pytest.mark.parametrize("function", API_FUNCTIONS)
+@pytest.mark.parametrize("function", [*API_FUNCTIONS, AUTHORIZER])
 def test_api_handler_import_leaves_boto3_unloaded(function):
     code = f"import sys, functions.{function}.app; print('boto3' in sys.modules, 'botocore.session' in sys.modules)"
     out = subprocess.run(

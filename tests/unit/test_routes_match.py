@@ -4,20 +4,25 @@ Each API route is declared three times: an `Api` event of a function in template
 a path and method in docs/openapi.yaml, and the `@app.get(...)`/`@app.post(...)` route
 of the function's app.py. These tests fail when one of them gains or loses a route the
 others do not have, when a functions/ folder is not exactly one template function, and
-when a function has no sample event in events/.
+when a function has no sample event in events/. The authorizer wiring is held the same way:
+which authorizer the template puts on each route, the `security` the OpenAPI document declares
+for it, and the permission people_api.access opens it with.
 """
 
 from __future__ import annotations
 
 import ast
+import json
 import re
 import shutil
+from fnmatch import fnmatchcase
 from pathlib import Path
 
 import pytest
 import yaml
 
 from conftest import load_template
+from people_api import access
 
 ROOT = Path(__file__).resolve().parents[2]
 HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
@@ -180,6 +185,74 @@ def missing_events(root: Path) -> list[str]:
     return [folder for folder in function_folders(root) if not (root / "events" / f"{folder}.json").is_file()]
 
 
+# Who may call each route: "open" (anyone), "token" (a token with a permission), "reads" (public unless
+# PeopleReadsAuthorizer makes them need any valid token).
+
+
+def template_access(root: Path) -> dict[Route, str]:
+    template = load_template(root / "template.yaml")
+    api_auth = (template["Resources"]["PeopleApi"]["Properties"].get("Auth")) or {}
+    kinds = {"Anyone": "open", "BearerToken": "token", "default": "reads"}
+    assert api_auth.get("DefaultAuthorizer") == {"Ref": "PeopleReadsAuthorizer"}
+    assert template["Parameters"]["PeopleReadsAuthorizer"]["AllowedValues"] == ["", "BearerToken"]
+    routes = {}
+    for properties in template_functions(root).values():
+        for event in (properties.get("Events") or {}).values():
+            if event.get("Type") != "Api":
+                continue
+            event_properties = event["Properties"]
+            authorizer = (event_properties.get("Auth") or {}).get("Authorizer", "default")
+            route = (event_properties["Method"].upper(), normalise(event_properties["Path"]))
+            routes[route] = kinds.get(authorizer, f"unknown authorizer {authorizer!r}")
+    return routes
+
+
+def openapi_access(root: Path) -> dict[Route, str]:
+    document = yaml.safe_load((root / "docs" / "openapi.yaml").read_text())
+    kinds = {"[]": "open", '[{"bearerAuth": []}]': "token", '[{}, {"bearerAuth": []}]': "reads"}
+    access_of = {}
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            if method in HTTP_METHODS:
+                security = json.dumps(operation.get("security"))  # plain text, whatever mappings YAML gave
+                access_of[(method.upper(), normalise(path))] = kinds.get(security, f"security {security}")
+    return access_of
+
+
+def layer_access(route: Route) -> str:
+    """How people_api.access opens a route: the kind of the permissions whose policy resources match it."""
+    method, path = route
+    concrete = path.replace("{}", "x")
+
+    def opens(routes) -> bool:
+        return any(m == method and fnmatchcase(concrete, pattern) for m, pattern in routes)
+
+    if opens(access.OPEN_ROUTES):
+        return "open"
+    permissions = {permission for permission, routes in access.ROUTES.items() if opens(routes)}
+    if permissions == {access.READ_PEOPLE}:
+        return "reads"
+    return "token" if len(permissions) == 1 else f"permissions {sorted(permissions)}"
+
+
+def auth_problems(root: Path) -> list[str]:
+    problems = []
+    in_template, in_openapi = template_access(root), openapi_access(root)
+    for route in sorted(set(in_template) | set(in_openapi)):
+        kinds = {
+            "template.yaml": in_template.get(route),
+            "docs/openapi.yaml": in_openapi.get(route),
+            "people_api.access": layer_access(route),
+        }
+        if len(set(kinds.values())) > 1:
+            problems.append(f"{route[0]} {route[1]}: {', '.join(f'{where} {kind}' for where, kind in kinds.items())}")
+    concrete = [(m, p.replace("{}", "x")) for m, p in in_template]
+    for method, pattern in [*access.OPEN_ROUTES, *(r for routes in access.ROUTES.values() for r in routes)]:
+        if not any(m == method and fnmatchcase(path, pattern) for m, path in concrete):
+            problems.append(f"people_api.access opens {method} {pattern}, which no route of template.yaml is")
+    return problems
+
+
 # The real tree.
 
 
@@ -305,6 +378,33 @@ def test_a_folder_without_a_template_function_is_reported(tree: Path):
     (tree / "functions" / "orphan").mkdir()
     (tree / "functions" / "orphan" / "app.py").write_text("")
     assert "functions/orphan is the CodeUri of 0 template functions" in folder_problems(tree)
+
+
+def test_the_authorizer_wiring_agrees_in_template_openapi_and_layer():
+    assert auth_problems(ROOT) == []
+
+
+def test_the_authorizer_checks_see_the_known_wiring():
+    assert template_access(ROOT)[("POST", "/people")] == "token"
+    assert openapi_access(ROOT)[("GET", "/people/{}")] == "reads"
+    assert layer_access(("GET", "/ping")) == "open"
+
+
+def test_a_write_left_without_the_authorizer_is_reported(tree: Path):
+    template = tree / "template.yaml"
+    text = template.read_text()
+    secured_post = "Path: /people\n            Method: post\n            Auth:\n              Authorizer: BearerToken\n"
+    assert secured_post in text
+    template.write_text(text.replace(secured_post, "Path: /people\n            Method: post\n"))
+
+    assert "POST /people: template.yaml reads, docs/openapi.yaml token, people_api.access token" in auth_problems(tree)
+
+
+def test_an_operation_documented_as_public_is_reported(tree: Path):
+    document = tree / "docs" / "openapi.yaml"
+    document.write_text(document.read_text().replace("security: [{bearerAuth: []}]", "security: []", 1))
+
+    assert any(problem.startswith("POST /people:") for problem in auth_problems(tree))
 
 
 def test_template_tags_are_tolerated():
