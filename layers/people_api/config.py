@@ -144,5 +144,7 @@ def auth_settings(environ: Mapping[str, str] = os.environ) -> AuthSettings:
         raise SettingsInvalid("invalid environment: AUTH_AUDIENCE names no audience (client id)")
     url = urlsplit(jwks_url)
     if url.scheme != "https" and not (url.scheme == "http" and url.hostname in LOOPBACK_HOSTS):
-        raise SettingsInvalid(f"invalid environment: AUTH_JWKS_URL must be https:// (or http:// on this machine), not {jwks_url!r}")
+        raise SettingsInvalid(
+            f"invalid environment: AUTH_JWKS_URL must be https:// (or http:// on a loopback host), not {jwks_url!r}"
+        )
     return AuthSettings(issuer=issuer, audiences=audiences, jwks_url=jwks_url)

@@ -158,9 +158,9 @@ def reaches_database(function: dict[str, Any]) -> bool:
 
 
 def api_functions(stack) -> set[str]:
-    """Functions API Gateway may invoke (SAM gives each Api event a Lambda permission)."""
+    """Functions API Gateway may invoke (SAM gives each Api event, and each authorizer, a Lambda permission)."""
     return {
-        p["FunctionName"]["Ref"]
+        p["FunctionName"].get("Ref") or p["FunctionName"]["Fn::GetAtt"][0]
         for p in of_type(stack, "AWS::Lambda::Permission").values()
         if p.get("Principal") == "apigateway.amazonaws.com"
     }
@@ -273,6 +273,13 @@ def test_api_functions_use_the_proxy_over_tls_and_the_import_and_migrations_conn
                 assert env["DB_HOST"] == EXISTING["DbHost"], name
         elif name in direct:
             assert (env["DB_HOST"], env["DB_TLS"]) == (direct_database_host(stack), "false"), name
+
+
+def test_the_authorizer_runs_outside_the_vpc_to_reach_the_issuers_keys(stack):
+    # The created VPC has no NAT: inside it, the authorizer could not fetch the issuer's JWKS.
+    assert "AuthorizerFunction" in api_functions(stack)
+    assert "VpcConfig" not in functions(stack)["AuthorizerFunction"]
+    assert not reaches_database(functions(stack)["AuthorizerFunction"])
 
 
 def test_only_the_import_may_send_local_files(stack):
