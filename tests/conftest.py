@@ -166,7 +166,6 @@ def api():
     return call
 
 
-
 class TokenIssuer:
     """An OpenID Connect issuer shaped like a Cognito user pool: RSA and EC keys, its JWKS served over HTTP.
 
