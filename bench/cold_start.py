@@ -4,6 +4,8 @@ Baselines measured in the same run, on the same machine:
   bare        `python -c pass` (interpreter start)
   powertools  a one-route Powertools resolver without validation, importing nothing of ours
 The handlers read a throwaway database of their own (DB_* say which server; default local).
+The authorizer verifies a freshly signed RS256 token: its first call fetches the issuer's key set
+(served here on loopback, so the figure leaves out the internet round trip to Cognito).
 Run: .venv/bin/python bench/cold_start.py [--runs N]
 """
 
@@ -15,8 +17,10 @@ import os
 import statistics
 import subprocess
 import sys
+import threading
 import time
 import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,14 +47,58 @@ BASELINE_RESOLVER = PROBE.format(
 )
 
 
-def handler_probe(folder: str, event: str) -> str:
+def handler_probe(folder: str, event: str, overrides: dict) -> str:
     return PROBE.format(
         imports=f"import functions.{folder}.app as handler",
         invoke="from types import SimpleNamespace as C\n"
         "ctx = C(function_name='f', memory_limit_in_mb=512, invoked_function_arn='arn', aws_request_id='r')\n"
-        f"event = json.load(open('events/{event}.json')) | {EVENT_OVERRIDES.get(folder, {})!r}\n"
+        f"event = json.load(open('events/{event}.json')) | {overrides!r}\n"
         "handler.lambda_handler(event, ctx)",
     )
+
+
+class LocalIssuer:
+    """An RSA key, its JWKS served on loopback, and AUTH_* naming it, for the authorizer's first call."""
+
+    ISSUER = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_bench"
+    CLIENT_ID = "bench-client"
+
+    def __init__(self):
+        import jwt
+        from cryptography.hazmat.primitives.asymmetric import rsa
+
+        self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        public = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(self.key.public_key()))
+        body = json.dumps({"keys": [public | {"kid": "bench", "alg": "RS256", "use": "sig"}]}).encode()
+
+        class Keys(BaseHTTPRequestHandler):
+            def do_GET(self):
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Keys)
+        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        os.environ.update(
+            AUTH_ISSUER=self.ISSUER,
+            AUTH_AUDIENCE=self.CLIENT_ID,
+            AUTH_JWKS_URL=f"http://127.0.0.1:{self.server.server_address[1]}/.well-known/jwks.json",
+        )
+
+    def event_overrides(self) -> dict:
+        """A TOKEN event's header with a valid writer's token (signed now, so each run gets a fresh one)."""
+        import jwt
+
+        now = int(time.time())
+        claims = {"iss": self.ISSUER, "sub": "bench", "client_id": self.CLIENT_ID, "token_use": "access"}
+        claims |= {"iat": now, "exp": now + 600, "cognito:groups": ["people-writers"]}
+        token = jwt.encode(claims, self.key, algorithm="RS256", headers={"kid": "bench"})
+        return {"authorizationToken": f"Bearer {token}"}
 
 
 def run(code: str) -> dict:
@@ -81,15 +129,25 @@ def main() -> None:
     conn = db.connect(settings)
     try:
         migrations.migrate(conn)
-        api_functions = sorted(f.code_dir.name for f in load_functions(ROOT / "template.yaml").values() if f.serves_api)
-        measure(api_functions, range(args.runs))
+        functions = load_functions(ROOT / "template.yaml").values()
+        api_functions = sorted(f.code_dir.name for f in functions if f.serves_api)
+        issuer = LocalIssuer()
+        try:
+            measure([*api_functions, "authorizer"], range(args.runs), {"authorizer": issuer.event_overrides})
+        finally:
+            issuer.server.shutdown()
     finally:
         with conn.cursor() as cur:
             cur.execute(f"DROP DATABASE IF EXISTS `{settings.database}`")
         conn.close()
 
 
-def measure(folders: list[str], runs: range) -> None:
+def overrides(folder: str, made_per_run: dict) -> dict:
+    """What replaces parts of the sample event: made afresh for each run where a maker is given."""
+    return made_per_run[folder]() if folder in made_per_run else EVENT_OVERRIDES.get(folder, {})
+
+
+def measure(folders: list[str], runs: range, event_overrides: dict) -> None:
     """Each folder's handler (functions/<folder>/app.py) with its sample event, events/<folder>.json."""
     bare = statistics.median(wall_ms([sys.executable, "-c", "pass"]) for _ in runs)
     base = [run(BASELINE_RESOLVER) for _ in runs]
@@ -98,7 +156,7 @@ def measure(folders: list[str], runs: range) -> None:
     print(f"baseline, Powertools resolver without validation: {base_total:7.1f} ms (import + first call)")
     print(f"{'handler':<18}{'import ms':>10}{'1st call ms':>12}{'total ms':>10}{'x baseline':>11}  boto3 loaded")
     for folder in folders:
-        results = [run(handler_probe(folder, folder)) for _ in runs]
+        results = [run(handler_probe(folder, folder, overrides(folder, event_overrides))) for _ in runs]
         imp = statistics.median(r["import_ms"] for r in results)
         first = statistics.median(r["first_call_ms"] for r in results)
         boto = any(r["boto3"] for r in results)
