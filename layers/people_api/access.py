@@ -49,6 +49,7 @@ def caller_from_claims(claims: dict[str, Any]) -> Caller:
     groups = claims.get("cognito:groups") or []
     scopes = claims.get("scope") or ""
     grants = [*(groups if isinstance(groups, list) else []), *(scopes.split() if isinstance(scopes, str) else [])]
+    grants = [grant for grant in grants if isinstance(grant, str)]
     username = claims.get("username") or claims.get("client_id") or claims["sub"]
     return Caller(
         sub=str(claims["sub"]),

@@ -72,7 +72,7 @@ def refused(header: str | None) -> str:
     return str(raised.value)
 
 
-def _b64(data: dict) -> str:
+def _b64(data) -> str:
     return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
 
 
@@ -128,6 +128,12 @@ REFUSALS = {
     "signed by another key": lambda i: f"Bearer {i.token([WRITER], key=TokenIssuer().rsa_key)}",
     "an ID token": lambda i: f"Bearer {i.token([WRITER], token_use='id', client_id=None, aud=i.CLIENT_ID)}",
     "9 KB": lambda i: f"Bearer {i.token([WRITER], padding='x' * 9000)}",
+    "header a JSON array": lambda i: f"Bearer {_b64([])}.{_b64(i.claims())}.c2ln",
+    "header a JSON string": lambda i: f"Bearer {_b64('RS256')}.{_b64(i.claims())}.c2ln",
+    "kid a number": lambda i: f"Bearer {_b64({'alg': 'RS256', 'kid': 7})}.{_b64(i.claims())}.c2ln",
+    "alg a list": lambda i: f"Bearer {_b64({'alg': ['RS256'], 'kid': 'rsa-1'})}.{_b64(i.claims())}.c2ln",
+    "non-ASCII": lambda i: "Bearer \u00e9\u00e9.\u00e9.\u00e9",
+    "payload not JSON": lambda i: f"Bearer {_b64({'alg': 'RS256', 'kid': 'rsa-1'})}.bm90IGpzb24.c2ln",
 }
 
 
@@ -186,6 +192,14 @@ def test_the_policy_a_token_gets_is_the_same_whichever_route_asked_and_right_for
     # And nothing outside this API and stage
     resources = [r for statement in policies[0]["policyDocument"]["Statement"] for r in statement["Resource"]]
     assert all(resource.startswith(f"{API}/") for resource in resources)
+
+
+def test_odd_but_signed_claims_grant_nothing_they_do_not_name(token_issuer):
+    token = token_issuer.token([{"group": WRITER}, 7, IMPORT_READER], scope=["people-api/people.write"])
+
+    policy = authorize(f"Bearer {token}")
+
+    assert policy["context"]["permissions"] == "imports:read people:read"
 
 
 def test_machine_clients_get_permissions_from_their_scopes(token_issuer):
