@@ -443,3 +443,54 @@ def test_the_proxy_waits_for_its_target_and_reads_only_the_app_users_secret():
     assert [s["Resource"] for s in statements(role)] == [{"Ref": "AppUserSecret"}]
     [target_group] = of_type(stack, "AWS::RDS::DBProxyTargetGroup").values()
     assert target_group["DBInstanceIdentifiers"] == [{"Ref": "DbInstance"}]
+
+
+def api_definition(stack) -> dict[str, Any]:
+    [api] = of_type(stack, "AWS::ApiGateway::RestApi").values()
+    return api["Body"]
+
+
+@pytest.mark.parametrize("reads", ["", "BearerToken"])
+def test_what_api_gateway_gets_for_each_route_and_the_refusals(reads):
+    # Given the template as deployed, reads public (the default) or needing a token
+    body = api_definition(translate(CREATE | {"PeopleReadsAuthorizer": reads}))
+
+    # Then each operation names the authorizer docs/auth.md says
+    security = {
+        f"{method.upper()} {path}": [name for entry in operation.get("security", []) for name in entry]
+        for path, item in body["paths"].items()
+        for method, operation in item.items()
+    }
+    read_security = [reads] if reads else []
+    assert security == {
+        "GET /ping": ["Anyone"],
+        "POST /people": ["BearerToken"],
+        "GET /imports": ["BearerToken"],
+        "GET /imports/{id}": ["BearerToken"],
+        "GET /people": read_security,
+        "GET /people/age": read_security,
+        "GET /people/{id}": read_security,
+        "GET /ids/lastname/{lastname}": read_security,
+    }
+    # And the bearer authorizer is a cached TOKEN authorizer on the Authorization header, /ping's uncached
+    bearer = body["securityDefinitions"]["BearerToken"]
+    assert (bearer["name"], bearer["x-amazon-apigateway-authorizer"]["type"]) == ("Authorization", "token")
+    assert bearer["x-amazon-apigateway-authorizer"]["authorizerResultTtlInSeconds"] == 300
+    assert bearer["x-amazon-apigateway-authorizer"]["identityValidationExpression"].startswith("^Bearer ")
+    assert body["securityDefinitions"]["Anyone"]["x-amazon-apigateway-authorizer"]["authorizerResultTtlInSeconds"] == 0
+    # And a refusal is a 401 with the Bearer challenge, a 403 without
+    responses = body["x-amazon-apigateway-gateway-responses"]
+    assert responses["UNAUTHORIZED"]["statusCode"] == "401"
+    assert responses["UNAUTHORIZED"]["responseParameters"] == {"gatewayresponse.header.WWW-Authenticate": "'Bearer'"}
+    assert (responses["ACCESS_DENIED"]["statusCode"], responses["ACCESS_DENIED"]["responseParameters"]) == ("403", {})
+
+
+def test_the_stack_trusts_its_own_user_pool_unless_told_another_issuer():
+    own = environment(functions(translate(CREATE))["AuthorizerFunction"])
+    other = translate(CREATE | {"AuthIssuerUrl": "https://login.example.com/t", "AuthAudience": "api,cli"})
+
+    assert own["AUTH_ISSUER"] == {"Fn::Sub": "https://cognito-idp.${AWS::Region}.amazonaws.com/${UserPool}"}
+    assert own["AUTH_AUDIENCE"] == {"Fn::Sub": "${UserPoolClient},${MachineClient}"}
+    assert environment(functions(other)["AuthorizerFunction"])["AUTH_ISSUER"] == "https://login.example.com/t"
+    assert environment(functions(other)["AuthorizerFunction"])["AUTH_AUDIENCE"] == {"Fn::Join": [",", ["api", "cli"]]}
+    assert not of_type(other, "AWS::Cognito::UserPool")
