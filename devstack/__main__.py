@@ -34,6 +34,7 @@ class Settings:
     s3_port: int
     bucket: str
     seed: bool
+    reads_authorizer: str  # the template's PeopleReadsAuthorizer: "BearerToken" makes the reads need a token
 
     @classmethod
     def from_environ(cls) -> Settings:
@@ -43,6 +44,7 @@ class Settings:
             s3_port=int(os.environ.get("S3_PORT", 4566)),
             bucket=os.environ.get("BUCKET", "people-import"),
             seed=os.environ.get("SEED", "1") != "0",
+            reads_authorizer=os.environ.get("PEOPLE_READS_AUTHORIZER", ""),
         )
 
 
@@ -103,7 +105,8 @@ def main() -> int:
     from devstack.functions import InProcessRunner, template_functions
     from people_api.config import database_settings
 
-    stacks, _ = SamLocalStackProvider.get_stacks(str(TEMPLATE))
+    parameters = {"PeopleReadsAuthorizer": settings.reads_authorizer}
+    stacks, _ = SamLocalStackProvider.get_stacks(str(TEMPLATE), parameter_overrides=parameters)
     functions = template_functions(stacks, ROOT)
     logs.align([*functions, "api", "s3"])
 
@@ -156,12 +159,16 @@ def _interrupt(_signal: int, _frame) -> None:
     raise KeyboardInterrupt
 
 
+_READS_NEED_A_TOKEN = "; the people reads need a token too"
+
+
 def _banner(settings: Settings, database, seconds: float) -> None:
     api_url = f"http://{settings.host}:{settings.api_port}"
     s3_url = f"http://{settings.host}:{settings.s3_port}"
+    reads = _READS_NEED_A_TOKEN if settings.reads_authorizer else ""
     for line in (
         f"ready in {seconds:.1f} s (Ctrl-C stops everything)",
-        f"  API       {api_url}   (the routes of template.yaml)",
+        f"  API       {api_url}   (the routes of template.yaml{reads})",
         f"  S3        {s3_url}   bucket {settings.bucket}: a .csv put there is imported",
         f"  MySQL     {database.user}@{database.host}:{database.port}, database {database.database}",
         f"  try       curl {api_url}/people/age",
