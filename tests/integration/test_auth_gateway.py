@@ -15,6 +15,7 @@ from samcli.lib.providers.sam_stack_provider import SamLocalStackProvider
 from conftest import ROOT
 from devstack.api import api_gateway
 from devstack.functions import InProcessRunner, template_functions
+from tests.integration.test_authorizer import REFUSALS
 
 WRITER, IMPORT_READER = "people-writers", "import-readers"
 NEW_PERSON = {"first_name": "Grace", "last_name": "Hopper", "age": 85}
@@ -81,6 +82,17 @@ def test_a_write_with_a_bad_authorization_is_401(public_reads, people_db, token_
 
     assert status_and_json(response) == UNAUTHORIZED
     assert response.headers["WWW-Authenticate"] == "Bearer"
+
+
+@pytest.mark.parametrize("make_header", REFUSALS.values(), ids=REFUSALS.keys())
+def test_every_refused_token_is_401_and_reaches_no_function(public_reads, token_issuer, make_header, caplog):
+    header = make_header(token_issuer)
+
+    response = call(public_reads, "POST", "/people", header=header, body=NEW_PERSON)
+
+    assert status_and_json(response) == UNAUTHORIZED
+    assert response.headers["WWW-Authenticate"] == "Bearer"
+    assert not [record for record in caplog.records if record.getMessage() == "person created"]
 
 
 def test_an_expired_token_is_401_and_nothing_is_written(public_reads, people_db, token_issuer):
