@@ -11,7 +11,9 @@ Run: .venv/bin/python bench/age_paging.py [--rows N]
 from __future__ import annotations
 
 import argparse
+import os
 import random
+import secrets
 import statistics
 import sys
 import time
@@ -20,6 +22,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "layers"))
+os.environ.setdefault("CURSOR_KEY", secrets.token_urlsafe(32))
 
 from people_api import db, migrations, people_store  # noqa: E402
 from people_api.config import database_settings  # noqa: E402

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import socket
 import sys
@@ -65,6 +66,8 @@ def _prepare_environment(settings: Settings) -> None:
     os.environ.pop("AWS_PROFILE", None)
     os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "people-api")
     os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
+    # Page cursors are signed with a key of this run's (template.yaml: a generated secret in AWS).
+    os.environ.setdefault("CURSOR_KEY", secrets.token_urlsafe(32))
 
 
 def _apply_function_environment(functions: dict[str, LambdaFunction]) -> None:

@@ -7,6 +7,7 @@ import os
 # Before anything imports Powertools: its Logger reads the service name when it is created.
 os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "people-api")
 os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
+os.environ.setdefault("CURSOR_KEY", "tests-only-key-that-signs-page-cursors-0123456789")
 
 import csv  # noqa: E402
 import importlib  # noqa: E402

@@ -1,20 +1,16 @@
 """GET /imports/{id}: one CSV import, with its first row errors."""
 
-from typing import Annotated
-
-from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
 
 from people_api import imports_store
-from people_api.api import NotFound, make_resolver
+from people_api.api import NotFound, PathId, make_resolver
 from people_api.observability import logger
-from people_api.person import MAX_ID
 
 app = make_resolver()
 
 
 @app.get("/imports/<id>")
-def get_import(import_id: Annotated[int, Path(alias="id", ge=1, le=MAX_ID)]) -> dict:
+def get_import(import_id: PathId) -> dict:
     record = imports_store.import_by_id(import_id)
     if record is None:
         raise NotFound(f"no import has id {import_id}")

@@ -1,20 +1,17 @@
 """GET /people/{id}: one person."""
 
-from typing import Annotated
-
-from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
 
 from people_api import people_store
-from people_api.api import make_resolver
+from people_api.api import PathId, make_resolver
 from people_api.observability import logger
-from people_api.person import MAX_ID, utc_today
+from people_api.person import utc_today
 
 app = make_resolver()
 
 
 @app.get("/people/<id>")
-def get_person(person_id: Annotated[int, Path(alias="id", ge=1, le=MAX_ID)]) -> dict:
+def get_person(person_id: PathId) -> dict:
     return people_store.person_by_id(person_id).as_json(utc_today())
 
 

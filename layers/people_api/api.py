@@ -9,20 +9,32 @@ from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
-from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from pydantic import BeforeValidator
 
 from people_api.config import read_settings
 from people_api.db import DatabaseUnavailable
-from people_api.paging import DEFAULT_LIMIT, MAX_LIMIT, InvalidCursor, Page
+from people_api.paging import DEFAULT_LIMIT, MAX_CURSOR_LENGTH, MAX_LIMIT, InvalidCursor, Page
 from people_api.people_store import PersonExists, PersonNotFound
-from people_api.person import PersonInvalid
+from people_api.person import MAX_ID, PersonInvalid
 
 MAX_BODY_BYTES = 16 * 1024
 DATABASE_RETRY_AFTER_SECONDS = 5
 
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Page size")]
-Cursor = Annotated[str | None, Query(max_length=200, description="`next_cursor` of the previous page")]
-__all__ = ["DEFAULT_LIMIT", "Cursor", "Limit", "NotFound", "make_resolver", "json_object_body", "people_json"]
+Cursor = Annotated[str | None, Query(max_length=MAX_CURSOR_LENGTH, description="`next_cursor` of the previous page")]
+__all__ = ["DEFAULT_LIMIT", "Cursor", "Limit", "NotFound", "PathId", "make_resolver", "json_object_body", "people_json"]
+
+
+def _decimal_digits(value: object) -> object:
+    """Only ASCII digits: pydantic alone would also take `1.0`, `+1`, ` 1` or `1_0` for 1."""
+    if isinstance(value, str) and not (value.isascii() and value.isdigit() and len(value) <= 16):
+        raise ValueError(f"must be a whole number from 1 to {MAX_ID} written with digits only")
+    return value
+
+
+# The `{id}` of a path: a person's or an import's (400 naming `id` otherwise).
+PathId = Annotated[int, BeforeValidator(_decimal_digits), Path(alias="id", ge=1, le=MAX_ID)]
 
 
 class BadRequest(Exception):

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 DEFAULT_DATABASE = "people"
 SECRET_MAX_AGE_SECONDS = 300
@@ -42,6 +42,7 @@ class Settings(BaseModel):
     auth_issuer: str | None = None  # the authorizer's: the token issuer (`iss`)
     auth_audience: str | None = None  # comma-separated `aud` (or Cognito `client_id`) values accepted
     auth_jwks_url: str | None = None  # the issuer's keys; default <issuer>/.well-known/jwks.json
+    cursor_key: SecretStr | None = Field(None, min_length=32)  # signs page cursors (paging.py); AWS: a generated secret
 
 
 def read_settings(environ: Mapping[str, str] = os.environ) -> Settings:

@@ -14,6 +14,7 @@ import pymysql
 from people_api import db
 from people_api.import_record import PENDING, RUNNING, ImportRecord, ObjectRef, RowCounts
 from people_api.paging import Page, decode_cursor, encode_cursor, page_of
+from people_api.person import MAX_ID
 
 MAX_MESSAGE_CHARS = 1000
 _RECORD_COLUMNS = (
@@ -90,7 +91,7 @@ def import_by_id(import_id: int, conn: pymysql.Connection | None = None) -> Impo
 
 
 def imports_newest_first(limit: int, cursor: str | None = None) -> Page:
-    (before_id,) = decode_cursor(cursor, "imports", 1) if cursor else (2**31,)
+    (before_id,) = decode_cursor(cursor, "imports", 1) if cursor else (MAX_ID + 1,)
     with db.cursor() as cur:
         cur.execute(
             f"SELECT {_RECORD_COLUMNS} FROM imports WHERE id < %s ORDER BY id DESC LIMIT %s", (before_id, limit + 1)

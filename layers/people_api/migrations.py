@@ -60,6 +60,12 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
         ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci
         """,
     ),
+    # Ids (issue 7): BIGINT, so that the ids the database assigns after a client's largest chosen id
+    # (at most person.MAX_CHOSEN_ID) have room; every id stays below 2^53 (person.MAX_ID).
+    3: (
+        "ALTER TABLE people MODIFY id BIGINT NOT NULL AUTO_INCREMENT",
+        "ALTER TABLE imports MODIFY id BIGINT NOT NULL AUTO_INCREMENT",
+    ),
 }
 
 _LOCK_NAME = "people_api.migrations"

@@ -1,15 +1,28 @@
-"""Opaque page cursors: what a page's last row was, so the next page starts after it."""
+"""Page cursors: where a listing's page ended, signed so that only cursors this API handed out are accepted.
+
+A cursor is `<payload>.<tag>`, both base64url without padding: the payload is the JSON
+`[listing, *position]`, the tag an HMAC-SHA256 of the payload under the `CURSOR_KEY` setting
+(truncated to 128 bits). A cursor of another listing, one signed with another key, or any
+edited or made-up string is refused (400), whatever it would decode to.
+"""
 
 from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import hmac
 import json
 from dataclasses import dataclass
 from typing import Any
 
+from people_api.config import read_settings
+
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
+MAX_CURSOR_LENGTH = 200
+MAX_POSITION = 2**53 - 1  # person.MAX_ID: ids and ages alike
+_TAG_BYTES = 16
 
 
 class InvalidCursor(ValueError):
@@ -23,22 +36,25 @@ class Page:
 
 
 def encode_cursor(listing: str, *position: int | None) -> str:
-    raw = json.dumps([listing, *position], separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    payload = json.dumps([listing, *position], separators=(",", ":")).encode()
+    return f"{_b64(payload)}.{_b64(_tag(payload))}"
 
 
 def decode_cursor(cursor: str, listing: str, size: int) -> list[int | None]:
     """The position inside a cursor of `listing`, `size` whole numbers (or nulls) long."""
+    payload_text, _, tag_text = cursor.partition(".")
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        value = json.loads(raw)
+        payload, tag = _unb64(payload_text), _unb64(tag_text)
     except (binascii.Error, ValueError):
         raise InvalidCursor("cursor is not one this API handed out") from None
+    if not hmac.compare_digest(tag, _tag(payload)):
+        raise InvalidCursor("cursor is not one this API handed out")
+    value = json.loads(payload)
     if (
         not isinstance(value, list)
         or len(value) != size + 1
         or value[0] != listing
-        or not all(v is None or (type(v) is int and 0 <= v < 2**31) for v in value[1:])
+        or not all(v is None or (type(v) is int and 0 <= v <= MAX_POSITION) for v in value[1:])
     ):
         raise InvalidCursor("cursor is not one this API handed out for this listing")
     return value[1:]
@@ -49,3 +65,20 @@ def page_of(rows: list[Any], limit: int, cursor_of) -> Page:
     if len(rows) > limit:
         return Page(rows[:limit], cursor_of(rows[limit - 1]))
     return Page(rows, None)
+
+
+def _tag(payload: bytes) -> bytes:
+    key = read_settings().cursor_key
+    if key is None:
+        raise RuntimeError("CURSOR_KEY is not set: the API cannot sign or check page cursors")
+    return hmac.new(key.get_secret_value().encode(), payload, hashlib.sha256).digest()[:_TAG_BYTES]
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+def _unb64(text: str) -> bytes:
+    if not text.isascii():
+        raise ValueError("not base64")
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))

@@ -13,13 +13,14 @@ import os
 import re
 from collections.abc import Callable, Generator, Iterable, Iterator
 from contextlib import suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pymysql
-from pymysql.constants import CLIENT
+from pymysql.constants import CLIENT, ER
 from pymysql.cursors import Cursor
 
+from people_api.csv_reader import FileRejected
 from people_api.feeder import feeding
 from people_api.people_store import INSERT_COLUMNS, INSERT_PLACEHOLDERS, insert_row
 from people_api.person import NewPerson
@@ -37,6 +38,9 @@ _LOAD_DATA_SQL = (
     f" ({INSERT_COLUMNS})"
 )
 _NEEDS_ESCAPE = re.compile(r"[\\\t\n\r]").search
+_MAX_WARNINGS = 65535  # the most MySQL and MariaDB keep; more than a statement's rows (LOAD_DATA_CHUNK_ROWS)
+# MariaDB: "Duplicate entry '5' for key 'PRIMARY'"; MySQL 8: "... for key 'people.PRIMARY'".
+_DUPLICATE_KEY = re.compile(r"Duplicate entry '(-?[0-9]+)' for key '(?:[^'.]+\.)?([^']+)'")
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,7 @@ class Loaded:
 
 def load_people(cur: Cursor, people: Iterable[NewPerson], method: str = "auto") -> Loaded:
     """Insert people in file order on `cur`; an id already taken is a duplicate. `method`: auto, load_data or insert."""
+    cur.execute("SET SESSION max_error_count = %s", (_MAX_WARNINGS,))  # every refused row of a statement
     if method == "auto":
         method = LOAD_DATA if local_infile_allowed(cur) else INSERT
     if method == LOAD_DATA:
@@ -83,18 +88,19 @@ def _load_data(cur: Cursor, people: Iterable[NewPerson]) -> Loaded:
                 raise
             finally:
                 os.close(chunk.read_end)
-            inserted += cur.rowcount
-            duplicate += chunk.rows - cur.rowcount
-            _check_warnings(cur, chunk.rows - cur.rowcount)
+            added = cur.rowcount
+            _check_refusals(cur, chunk.rows - added, chunk.chosen_ids)
+            inserted += added
+            duplicate += chunk.rows - added
     return Loaded(inserted, duplicate, LOAD_DATA)
 
 
 def _insert_statements(cur: Cursor, people: Iterable[NewPerson]) -> Loaded:
     inserted = duplicate = 0
     with feeding(_insert_batches(people, cur.mogrify)) as batches:
-        for sql, rows in batches:
+        for sql, rows, chosen_ids in batches:
             added = cur.execute(sql)
-            _check_warnings(cur, rows - added)
+            _check_refusals(cur, rows - added, chosen_ids)
             inserted += added
             duplicate += rows - added
     return Loaded(inserted, duplicate, INSERT)
@@ -102,38 +108,67 @@ def _insert_statements(cur: Cursor, people: Iterable[NewPerson]) -> Loaded:
 
 def _insert_batches(
     people: Iterable[NewPerson], mogrify: Callable[[str, tuple], str]
-) -> Generator[tuple[str, int], None, None]:
-    """INSERT IGNORE statements of up to INSERT_BATCH_ROWS people (and INSERT_BATCH_CHARS), with their row counts.
+) -> Generator[tuple[str, int, set[int]], None, None]:
+    """INSERT IGNORE statements of up to INSERT_BATCH_ROWS people (and INSERT_BATCH_CHARS), with their row
+    counts and the ids their rows chose.
 
     Each row's values are bound by the driver (`cursor.mogrify`, what `execute` sends); building
     the statements here lets the feeder thread do it while the previous statement runs.
     """
     prefix = f"INSERT IGNORE INTO people ({INSERT_COLUMNS}) VALUES "
     values: list[str] = []
+    chosen_ids: set[int] = set()
     chars = 0
     for person in people:
         row = mogrify(INSERT_PLACEHOLDERS, insert_row(person))
         values.append(row)
+        if person.id is not None:
+            chosen_ids.add(person.id)
         chars += len(row) + 1
         if len(values) == INSERT_BATCH_ROWS or chars >= INSERT_BATCH_CHARS:
-            yield prefix + ",".join(values), len(values)
-            values, chars = [], 0
+            yield prefix + ",".join(values), len(values), chosen_ids
+            values, chosen_ids, chars = [], set(), 0
     if values:
-        yield prefix + ",".join(values), len(values)
+        yield prefix + ",".join(values), len(values), chosen_ids
 
 
-def _check_warnings(cur: Cursor, duplicate: int) -> None:
-    """IGNORE turns duplicate ids into warnings, but it would do the same to any other bad value: refuse those."""
-    if cur.warning_count != duplicate:
-        warnings = cur.warning_count
-        cur.execute("SHOW WARNINGS LIMIT 5")
-        raise RuntimeError(f"the database warned about stored values ({warnings} warnings): {cur.fetchall()}")
+def _check_refusals(cur: Cursor, refused: int, chosen_ids: set[int]) -> None:
+    """Accept the statement's refused rows only as duplicates: rows whose chosen id a person already has.
+
+    IGNORE turns any refusal into a warning (a duplicate id, but also another unique key, an
+    id the column cannot hold, a truncated value); every warning must be a duplicate primary key
+    of an id the rows chose, or the file is rejected (and its transaction rolled back).
+    """
+    if cur.warning_count == 0 and refused == 0:
+        return
+    warnings = cur.warning_count
+    cur.execute("SHOW WARNINGS")
+    problems = [(code, text) for _level, code, text in cur.fetchall() if not _is_duplicate(code, text, chosen_ids)]
+    if problems or warnings != refused:
+        raise FileRejected(
+            f"the database refused or changed {max(refused, len(problems))} row(s) for another reason than an id"
+            f" a person already has (first: {_reason(*problems[0]) if problems else 'a row it did not warn about'});"
+            " nothing was imported"
+        )
+
+
+def _is_duplicate(code: int, text: str, chosen_ids: set[int]) -> bool:
+    """A warning that a row's chosen id is already taken (by a stored person or an earlier row)."""
+    match = _DUPLICATE_KEY.search(text) if code == ER.DUP_ENTRY else None
+    return match is not None and match.group(2) == "PRIMARY" and int(match.group(1)) in chosen_ids
+
+
+def _reason(code: int, text: str) -> str:
+    """The database's error without the row's values (they may be personal): its code, and a key's name."""
+    key = _DUPLICATE_KEY.search(text) if code == ER.DUP_ENTRY else None
+    return f"error {code}" + (f" on key {key.group(2)!r}" if key else "")
 
 
 @dataclass
 class _Chunk:
     read_end: int
     rows: int = 0  # set before the write end closes, so final once LOAD DATA has read to the end
+    chosen_ids: set[int] = field(default_factory=set)  # likewise
 
 
 def _tsv_chunks(people: Iterable[NewPerson]) -> Generator[_Chunk, None, None]:
@@ -156,8 +191,11 @@ def _tsv_chunks(people: Iterable[NewPerson]) -> Generator[_Chunk, None, None]:
 def _write_chunk(pipe, chunk: _Chunk, people: Iterator[NewPerson]) -> bool:
     """Write up to LOAD_DATA_CHUNK_ROWS people; False once there are no more."""
     lines: list[str] = []
+    chosen_ids_add = chunk.chosen_ids.add
     for person in people:
         lines.append("\t".join(map(_tsv_value, insert_row(person))))
+        if person.id is not None:
+            chosen_ids_add(person.id)
         if len(lines) == _TSV_LINES_PER_WRITE:
             pipe.write(("\n".join(lines) + "\n").encode())
             chunk.rows += len(lines)

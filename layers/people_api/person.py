@@ -40,7 +40,11 @@ CSV_HEADERS = {
 }
 OUTPUT_ONLY_FIELDS = ("age_inferred",)
 
-MAX_ID = 2**31 - 1
+# Ids (README, Ids): every id is a whole number from 1 to MAX_ID, which JSON clients read exactly (2^53 - 1).
+# An id a client or a file chooses is at most MAX_CHOSEN_ID; the database assigns the others after the
+# largest id so far, so no request can push assigned ids anywhere near MAX_ID (2^53 - 2^31 of them remain).
+MAX_ID = 2**53 - 1
+MAX_CHOSEN_ID = 2**31 - 1
 MAX_NAME_LENGTH = 100
 MAX_AGE = 150
 THIRD_GRADE_AGE = 9
@@ -81,7 +85,7 @@ def clean_person(
 ) -> NewPerson:
     """Apply every person rule to raw values (JSON values or CSV strings); raise PersonInvalid."""
     errors: list[FieldError] = []
-    person_id = _whole_number(id, "id", 1, MAX_ID, errors)
+    person_id = _whole_number(id, "id", 1, MAX_CHOSEN_ID, errors)
     first = _name(first_name, "first_name", errors)
     last = _name(last_name, "last_name", errors)
     known_age = _whole_number(age, "age", 0, MAX_AGE, errors)

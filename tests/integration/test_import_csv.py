@@ -533,3 +533,59 @@ def test_missing_or_malformed_import_ids(empty_db, api, import_id, status):
 def test_s3_test_event_is_ignored(bucket):
     event = {"Service": "Amazon S3", "Event": "s3:TestEvent", "Bucket": BUCKET, "RequestId": "X", "HostId": "Y"}
     assert import_event(event) == []
+
+
+# Ids and refusals (issue 7)
+
+
+@pytest.mark.parametrize("largest_chosen_id", [2**31 - 1, 2**31 - 2])
+def test_a_file_without_ids_after_the_largest_chosen_id_is_imported_with_ids_after_it(
+    bucket, method, largest_chosen_id
+):
+    # Given a person under the largest id a client may choose
+    people_store.add_person(person_from_json({"id": largest_chosen_id, "first_name": "Top"}, utc_today()))
+
+    # When a file without an ID column is imported
+    report = only_report(bucket.put("no-ids.csv", "First,Last\nAda,Lovelace\nAlan,Turing\n"))
+
+    # Then both people are stored, after it, and none is counted as a duplicate
+    assert (report["status"], report["rows"]["inserted"], report["rows"]["duplicate"]) == ("succeeded", 2, 0)
+    ids = [row[0] for row in stored_people()]
+    assert ids[0] == largest_chosen_id and len(ids) == 3 and largest_chosen_id < ids[1] < ids[2] <= 2**53 - 1
+
+
+@pytest.fixture
+def unique_github_accounts():
+    """A unique key besides the id, so that the database refuses rows for another reason than a taken id."""
+    with db.cursor() as cur:
+        cur.execute("ALTER TABLE people ADD UNIQUE KEY people_github_test (github_account)")
+    yield
+    with db.cursor() as cur:
+        cur.execute("ALTER TABLE people DROP KEY people_github_test")
+
+
+@pytest.mark.parametrize(
+    "csv_text",
+    [
+        "First,GithubAcct\nAda,same\nAlan,same\n",  # no ids: nothing can be a duplicate
+        "ID,First,GithubAcct\n10,Ada,same\n11,Alan,same\n",  # free ids refused by another key
+    ],
+)
+def test_a_row_refused_for_another_reason_than_a_taken_id_rejects_the_file(
+    bucket, method, unique_github_accounts, csv_text
+):
+    report = only_report(bucket.put("refused.csv", csv_text))
+
+    assert report["status"] == "rejected"
+    assert "another reason than an id a person already has" in report["message"]
+    assert "same" not in report["message"]  # names the key, not the value
+    assert people_count() == 0
+
+
+def test_a_taken_id_among_refused_rows_is_still_counted_only_when_taken(bucket, method, unique_github_accounts):
+    people_store.add_person(person_from_json({"id": 10, "first_name": "Taken"}, utc_today()))
+
+    report = only_report(bucket.put("mixed.csv", "ID,First,GithubAcct\n10,Ada,a\n11,Alan,a\n12,Grace,a\n"))
+
+    assert report["status"] == "rejected"
+    assert [row[0] for row in stored_people()] == [10]

@@ -104,7 +104,7 @@ def test_an_unknown_person_is_404_with_a_message(people_db, api):
     assert r.json == {"message": "no person has id 999"}
 
 
-@pytest.mark.parametrize("person_id", ["abc", "0", "-1", "1.5", "99999999999", "4%20OR%201=1"])
+@pytest.mark.parametrize("person_id", ["abc", "0", "-1", "1.5", "9007199254740992", "4%20OR%201=1"])
 def test_an_id_that_is_not_a_positive_integer_is_400(people_db, api, person_id):
     r = api("get_person", "GET", f"/people/{person_id}", "/people/{id}", path_params={"id": person_id})
     assert r.status == 400

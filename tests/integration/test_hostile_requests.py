@@ -1,0 +1,127 @@
+"""Requests an attacker would try, each class at its limits, through the real handlers with AWS-shaped events."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+
+from people_api import paging
+
+MAX_ID = 2**53 - 1
+MAX_CHOSEN_ID = 2**31 - 1
+LISTINGS = [
+    ("list_people", "/people"),
+    ("people_by_age", "/people/age"),
+    ("list_imports", "/imports"),
+]
+
+
+def create(api, body: dict):
+    return api("create_person", "POST", "/people", "/people", body=json.dumps(body))
+
+
+# Ids: no request exhausts the ids the database assigns.
+
+
+@pytest.mark.parametrize("chosen", [MAX_CHOSEN_ID, MAX_CHOSEN_ID - 1, 2**31 - 1000])
+def test_a_chosen_id_at_the_top_of_its_range_leaves_assigned_ids_room(empty_db, api, chosen):
+    assert create(api, {"id": chosen, "first_name": "Top"}).status == 201
+
+    assigned = [create(api, {"first_name": f"Next{i}"}) for i in range(3)]
+
+    assert [r.status for r in assigned] == [201, 201, 201]
+    ids = [r.json["person"]["id"] for r in assigned]
+    assert chosen < ids[0] < ids[1] < ids[2] <= MAX_ID
+    read = api("get_person", "GET", f"/people/{ids[2]}", "/people/{id}", path_params={"id": str(ids[2])})
+    assert (read.status, read.json["first_name"]) == (200, "Next2")
+
+
+@pytest.mark.parametrize("chosen", [MAX_CHOSEN_ID + 1, 2**32, MAX_ID, 2**63, 10**30])
+def test_an_id_past_the_chosen_range_is_422_naming_id(empty_db, api, chosen):
+    r = create(api, {"id": chosen, "first_name": "Far"})
+
+    assert r.status == 422
+    assert [e["field"] for e in r.json["errors"]] == ["id"]
+    assert create(api, {"first_name": "Still fine"}).status == 201
+
+
+def test_pages_go_on_past_the_chosen_range(empty_db, api):
+    create(api, {"id": MAX_CHOSEN_ID, "first_name": "Top"})
+    for i in range(3):
+        create(api, {"first_name": f"After{i}"})
+
+    first = api("list_people", "GET", "/people", "/people", query={"limit": "2"}).json
+    rest = api("list_people", "GET", "/people", "/people", query={"limit": "2", "cursor": first["next_cursor"]}).json
+
+    assert [p["first_name"] for p in first["people"] + rest["people"]] == ["Top", "After0", "After1", "After2"]
+
+
+# Path ids: digits only, 1 to 2^53 - 1; anything else is a 400 naming `id`.
+
+
+@pytest.mark.parametrize("function,resource", [("get_person", "/people/{id}"), ("get_import", "/imports/{id}")])
+@pytest.mark.parametrize(
+    "raw_id", ["1.0", "+1", "%201", " 1", "1 ", "1e3", "0x1", "1_0", "\u0661", "0", "-1", str(MAX_ID + 1), "9" * 5000]
+)
+def test_a_path_id_that_is_not_decimal_digits_in_range_is_400(empty_db, api, function, resource, raw_id):
+    path = resource.replace("{id}", raw_id)
+
+    r = api(function, "GET", path, resource, path_params={"id": raw_id})
+
+    assert r.status == 400
+    assert [e["field"] for e in r.json["errors"]] == ["id"]
+
+
+# Cursors: only the API's own, for the same listing.
+
+
+def unsigned(*value) -> str:
+    return base64.urlsafe_b64encode(json.dumps(list(value)).encode()).decode().rstrip("=")
+
+
+FORGED = [
+    unsigned("age", 2034, 0),
+    unsigned("age", 100000, 0),
+    unsigned("age", 2147483647, 0),
+    unsigned("people", 1),
+    unsigned("imports", 1),
+    "0" * 200,
+    "garbage!",
+    "é" * 10,
+    ".",
+    "a.b",
+    "\x00",
+]
+
+
+@pytest.mark.parametrize("function,path", LISTINGS)
+@pytest.mark.parametrize("cursor", FORGED)
+def test_a_cursor_the_api_did_not_hand_out_is_400(people_db, api, function, path, cursor):
+    r = api(function, "GET", path, path, query={"cursor": cursor})
+
+    assert r.status == 400
+    assert "cursor" in r.json["message"]
+
+
+@pytest.mark.parametrize("function,path", LISTINGS)
+def test_a_cursor_signed_with_another_key_or_edited_is_400(people_db, api, monkeypatch, function, path):
+    genuine = {"list_people": ("people", 1), "people_by_age": ("age", 20, 1), "list_imports": ("imports", 5)}[function]
+    with monkeypatch.context() as other:
+        other.setenv("CURSOR_KEY", "another-deployment-key-0123456789-abcdef")
+        foreign = paging.encode_cursor(*genuine)
+    payload, tag = paging.encode_cursor(*genuine).split(".")
+    edited = f"{unsigned(genuine[0], *[v + 1 for v in genuine[1:]])}.{tag}"
+
+    for cursor in (foreign, edited, payload, f"{payload}.{tag[:-2]}"):
+        r = api(function, "GET", path, path, query={"cursor": cursor})
+        assert r.status == 400, cursor
+
+
+def test_a_cursor_of_one_listing_is_400_in_another(people_db, api):
+    people_cursor = api("list_people", "GET", "/people", "/people", query={"limit": "2"}).json["next_cursor"]
+
+    r = api("people_by_age", "GET", "/people/age", "/people/age", query={"cursor": people_cursor})
+
+    assert r.status == 400
