@@ -42,7 +42,8 @@ class Settings(BaseModel):
     auth_issuer: str | None = None  # the authorizer's: the token issuer (`iss`)
     auth_audience: str | None = None  # comma-separated `aud` (or Cognito `client_id`) values accepted
     auth_jwks_url: str | None = None  # the issuer's keys; default <issuer>/.well-known/jwks.json
-    cursor_key: SecretStr | None = Field(None, min_length=32)  # signs page cursors (paging.py); AWS: a generated secret
+    cursor_key: SecretStr | None = Field(None, min_length=32)  # signs page cursors (paging.py); local stacks and tests
+    cursor_key_secret_arn: str | None = None  # in AWS: the secret holding the cursor key (template: CursorKeySecret)
 
 
 def read_settings(environ: Mapping[str, str] = os.environ) -> Settings:
@@ -104,6 +105,18 @@ def app_user(environ: Mapping[str, str] = os.environ) -> AppUser | None:
         return None
     secret = _rds_secret(secret_arn)
     return AppUser(username=secret["username"], password=secret["password"])
+
+
+def cursor_key(environ: Mapping[str, str] = os.environ) -> bytes:
+    """The key that signs page cursors: `CURSOR_KEY`, or the secret `CURSOR_KEY_SECRET_ARN` names (cached)."""
+    settings = read_settings(environ)
+    if settings.cursor_key is not None:
+        return settings.cursor_key.get_secret_value().encode()
+    if settings.cursor_key_secret_arn:
+        from aws_lambda_powertools.utilities import parameters
+
+        return parameters.get_secret(settings.cursor_key_secret_arn, max_age=SECRET_MAX_AGE_SECONDS).encode()
+    raise SettingsInvalid("invalid environment: CURSOR_KEY or CURSOR_KEY_SECRET_ARN must be set to sign page cursors")
 
 
 def _rds_secret(secret_arn: str) -> dict:

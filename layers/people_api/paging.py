@@ -1,8 +1,8 @@
 """Page cursors: where a listing's page ended, signed so that only cursors this API handed out are accepted.
 
 A cursor is `<payload>.<tag>`, both base64url without padding: the payload is the JSON
-`[listing, *position]`, the tag an HMAC-SHA256 of the payload under the `CURSOR_KEY` setting
-(truncated to 128 bits). A cursor of another listing, one signed with another key, or any
+`[listing, *position]`, the tag an HMAC-SHA256 of the payload under the cursor key
+(`config.cursor_key`), truncated to 128 bits. A cursor of another listing, one signed with another key, or any
 edited or made-up string is refused (400), whatever it would decode to.
 """
 
@@ -16,7 +16,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from people_api.config import read_settings
+from people_api.config import cursor_key
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
@@ -68,10 +68,7 @@ def page_of(rows: list[Any], limit: int, cursor_of) -> Page:
 
 
 def _tag(payload: bytes) -> bytes:
-    key = read_settings().cursor_key
-    if key is None:
-        raise RuntimeError("CURSOR_KEY is not set: the API cannot sign or check page cursors")
-    return hmac.new(key.get_secret_value().encode(), payload, hashlib.sha256).digest()[:_TAG_BYTES]
+    return hmac.new(cursor_key(), payload, hashlib.sha256).digest()[:_TAG_BYTES]
 
 
 def _b64(data: bytes) -> str:

@@ -5,7 +5,10 @@ from __future__ import annotations
 import base64
 import json
 
+import boto3
 import pytest
+from aws_lambda_powertools.utilities import parameters
+from moto import mock_aws
 
 from people_api import paging
 
@@ -125,3 +128,25 @@ def test_a_cursor_of_one_listing_is_400_in_another(people_db, api):
     r = api("people_by_age", "GET", "/people/age", "/people/age", query={"cursor": people_cursor})
 
     assert r.status == 400
+
+
+def test_in_aws_the_cursor_key_comes_from_the_stack_secret(monkeypatch):
+    # Given no CURSOR_KEY, only the ARN of a secret holding the key (as template.yaml sets it)
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.setenv(name, "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    monkeypatch.delenv("CURSOR_KEY")
+    with mock_aws():
+        secrets = boto3.client("secretsmanager")
+        arn = secrets.create_secret(Name="cursor-key", SecretString="k" * 64)["ARN"]
+        monkeypatch.setenv("CURSOR_KEY_SECRET_ARN", arn)
+        parameters.clear_caches()
+
+        # Then cursors are signed and checked with it, and one signed with another key is refused
+        cursor = paging.encode_cursor("people", 7)
+        assert paging.decode_cursor(cursor, "people", 1) == [7]
+        monkeypatch.setenv("CURSOR_KEY", "another-deployment-key-0123456789-abcdef")
+        with pytest.raises(paging.InvalidCursor):
+            paging.decode_cursor(cursor, "people", 1)
+    parameters.clear_caches()
