@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from datetime import date
 from http import HTTPStatus
@@ -10,6 +11,7 @@ from typing import Annotated, Any
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from aws_lambda_powertools.utilities.data_classes.common import BaseProxyEvent
 from pydantic import BeforeValidator
 
 from people_api.config import read_settings
@@ -19,11 +21,23 @@ from people_api.people_store import PersonExists, PersonNotFound
 from people_api.person import MAX_ID, PersonInvalid
 
 MAX_BODY_BYTES = 16 * 1024
+JSON = content_types.APPLICATION_JSON
 DATABASE_RETRY_AFTER_SECONDS = 5
 
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Page size")]
 Cursor = Annotated[str | None, Query(max_length=MAX_CURSOR_LENGTH, description="`next_cursor` of the previous page")]
-__all__ = ["DEFAULT_LIMIT", "Cursor", "Limit", "NotFound", "PathId", "make_resolver", "json_object_body", "people_json"]
+__all__ = [
+    "DEFAULT_LIMIT",
+    "JSON",
+    "Cursor",
+    "Limit",
+    "NotFound",
+    "PathId",
+    "make_resolver",
+    "json_object_body",
+    "people_json",
+    "require_media_type",
+]
 
 
 def _decimal_digits(value: object) -> object:
@@ -103,22 +117,47 @@ def make_resolver() -> APIGatewayRestResolver:
     return app
 
 
-def json_object_body(app: APIGatewayRestResolver) -> dict[str, Any]:
-    """The request body as a JSON object, or BadRequest (400, or 413 past MAX_BODY_BYTES)."""
+def json_object_body(app: APIGatewayRestResolver, media_types: tuple[str, ...] = (JSON,)) -> dict[str, Any]:
+    """The request body as a JSON object: 415 for another Content-Type, 413 past MAX_BODY_BYTES, 400 otherwise."""
     event = app.current_event
-    raw = event.decoded_body or ""
-    size = len(raw.encode()) if isinstance(raw, str) else len(raw)
-    if size > MAX_BODY_BYTES:
+    require_media_type(event, media_types)
+    data = (
+        base64.b64decode(event.body or "")
+        if event.is_base64_encoded
+        else (event.body or "").encode(errors="surrogatepass")
+    )
+    if len(data) > MAX_BODY_BYTES:
         raise BadRequest(
-            f"the body is {size} bytes; the limit is {MAX_BODY_BYTES}", HTTPStatus.REQUEST_ENTITY_TOO_LARGE
+            f"the body is {len(data)} bytes; the limit is {MAX_BODY_BYTES}", HTTPStatus.REQUEST_ENTITY_TOO_LARGE
         )
     try:
-        body = json.loads(raw)
+        body = json.loads(data.decode())
+    except UnicodeDecodeError as error:
+        raise BadRequest(f"the body is not UTF-8 text (byte {error.start + 1})") from None
+    except RecursionError:
+        raise BadRequest("the body nests arrays or objects too deeply") from None
     except ValueError:
         raise BadRequest("the body is not valid JSON") from None
     if not isinstance(body, dict):
         raise BadRequest("the body must be a JSON object")
     return body
+
+
+def require_media_type(event: BaseProxyEvent, media_types: tuple[str, ...]) -> None:
+    """415 unless the request's Content-Type (if it has one) is one of `media_types`, in UTF-8.
+
+    No Content-Type at all is accepted, for clients that send none; a form or text type is not.
+    """
+    header = event.headers.get("content-type")
+    if header is None:
+        return
+    media_type, *parameters = (part.strip().lower() for part in header.split(";"))
+    charsets = [value.strip('"') for name, _, value in (p.partition("=") for p in parameters) if name == "charset"]
+    if media_type not in media_types or charsets not in ([], ["utf-8"]):
+        raise BadRequest(
+            f"the body must be {' or '.join(media_types)} in UTF-8, not {header[:100]!r}",
+            HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
+        )
 
 
 def people_json(page: Page, today: date) -> dict[str, Any]:

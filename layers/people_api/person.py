@@ -51,6 +51,9 @@ THIRD_GRADE_AGE = 9
 EARLIEST_GRADUATION = date(1900, 1, 1)
 GRADUATION_YEARS_AHEAD = 10
 
+# Text rules, for every text field: no C0 or C1 control characters (NUL, tab, line breaks, DEL...)
+# and no lone surrogates (half a UTF-16 pair, which UTF-8 and so MySQL cannot store).
+_UNSTORABLE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 _GITHUB_ACCOUNT = re.compile(r"[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*")
 _US_DATE = re.compile(r"([0-9]{1,2})/([0-9]{1,2})/([0-9]{4}|[0-9]{2})")
 _ISO_DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
@@ -101,6 +104,7 @@ def clean_person(
 def person_from_json(body: dict[str, Any], today: date) -> NewPerson:
     """Validate a POST body: the JSON names or the CSV header names, and nothing else."""
     values: dict[str, Any] = {}
+    sent_as: dict[str, str] = {}  # errors name a field as the request spelt it
     errors: list[FieldError] = []
     for key, value in body.items():
         field = key if key in FIELDS else CSV_HEADERS.get(key)
@@ -112,10 +116,12 @@ def person_from_json(body: dict[str, Any], today: date) -> NewPerson:
             errors.append(FieldError(key, f"gives {field} a second time"))
         else:
             values[field] = value
+            sent_as[field] = key
     try:
         person = clean_person(**dict.fromkeys(FIELDS) | values, today=today)
     except PersonInvalid as invalid:
-        raise PersonInvalid(errors + invalid.errors) from None
+        named = [FieldError(sent_as.get(e.field, e.field), e.message) for e in invalid.errors]
+        raise PersonInvalid(errors + named) from None
     if errors:
         raise PersonInvalid(errors)
     return person
@@ -150,12 +156,22 @@ def _names_have_errors(errors: list[FieldError]) -> bool:
 
 
 def _text(value: Any, field: str, errors: list[FieldError]) -> str | None:
+    """Trimmed text, or None when blank; text a database cannot store or a reader cannot see is refused (untrimmed)."""
     if value is None:
         return None
     if not isinstance(value, str):
         errors.append(FieldError(field, "must be a string"))
         return None
+    forbidden = _UNSTORABLE.search(value)
+    if forbidden:
+        kind = "a lone surrogate" if _is_surrogate(forbidden.group()) else "a control character"
+        errors.append(FieldError(field, f"must not contain {kind} (U+{ord(forbidden.group()):04X})"))
+        return None
     return value.strip() or None
+
+
+def _is_surrogate(character: str) -> bool:
+    return "\ud800" <= character <= "\udfff"
 
 
 def _whole_number(value: Any, field: str, low: int, high: int, errors: list[FieldError]) -> int | None:

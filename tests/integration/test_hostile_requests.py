@@ -10,6 +10,7 @@ import pytest
 from aws_lambda_powertools.utilities import parameters
 from moto import mock_aws
 
+from conftest import invoke, reply, rest_event
 from people_api import paging
 
 MAX_ID = 2**53 - 1
@@ -150,3 +151,90 @@ def test_in_aws_the_cursor_key_comes_from_the_stack_secret(monkeypatch):
         with pytest.raises(paging.InvalidCursor):
             paging.decode_cursor(cursor, "people", 1)
     parameters.clear_caches()
+
+
+# Bodies: whatever the bytes, a 4xx.
+
+
+def post(body: str | bytes, content_type: str | None = "application/json"):
+    """A POST /people event: bytes as API Gateway passes a binary body (base64), text as it is."""
+    event = rest_event("POST", "/people", "/people")
+    if isinstance(body, bytes):
+        event.update(body=base64.b64encode(body).decode(), isBase64Encoded=True)
+    else:
+        event["body"] = body
+    if content_type is not None:
+        event["headers"]["Content-Type"] = content_type
+        event["multiValueHeaders"]["Content-Type"] = [content_type]
+    return reply(invoke("create_person", event))
+
+
+@pytest.mark.parametrize("depth", [1100, 5000, 8000])
+@pytest.mark.parametrize("opening,closing", [("[", "]"), ('{"a":', "}")])
+def test_a_deeply_nested_body_under_the_size_limit_is_400(empty_db, depth, opening, closing):
+    r = post(opening * depth + "1" + closing * depth)
+
+    assert r.status in (400, 413)
+    assert r.status == 400 or len(opening * depth) > 16 * 1024
+
+
+@pytest.mark.parametrize(
+    "body", [b'\xff\xfe{"first_name": "Ada"}', b'{"first_name": "Ad\xe9"}', b'{"first_name": "\xed\xa0\x80"}', b"\xc3"]
+)
+def test_a_body_that_is_not_utf8_is_400(empty_db, body):
+    r = post(body)
+
+    assert (r.status, r.json["message"].startswith("the body is not UTF-8")) == (400, True)
+
+
+def test_a_text_body_with_a_lone_surrogate_is_400(empty_db):
+    assert post('{"first_name": "Ad\ud800"}').status == 400
+
+
+# Text the database cannot store, or a reader cannot see: 422 naming the field, nothing stored.
+
+TEXT_FIELDS = ["first_name", "last_name", "github_account", "third_grade_graduation", "First", "Last"]
+FORBIDDEN = ["\\ud800", "\\udfff", "\\u0000", "\\u0001", "\\u001f", "\\u007f", "\\u0085", "\\u009f", "\\t", "\\n"]
+
+
+@pytest.mark.parametrize("field", TEXT_FIELDS)
+@pytest.mark.parametrize("escape", FORBIDDEN)
+def test_text_with_a_lone_surrogate_or_control_character_is_422_naming_the_field(empty_db, api, field, escape):
+    other = "last_name" if field in ("first_name", "First") else "first_name"
+    body = f'{{"{field}": "a{escape}b", "{other}": "Valid"}}'  # the JSON escape, as a client sends it
+
+    r = post(body)
+
+    assert r.status == 422, r.body
+    assert [e["field"] for e in r.json["errors"]] == [field]
+    assert api("list_people", "GET", "/people", "/people").json["people"] == []
+
+
+# Content-Type: JSON or nothing.
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        "text/plain",
+        "application/x-www-form-urlencoded",
+        "multipart/form-data; boundary=x",
+        "application/json; charset=latin-1",
+        "application/jsonx",
+        "application/merge-patch+json",
+        "",
+    ],
+)
+def test_a_post_whose_content_type_is_not_json_is_415(empty_db, api, content_type):
+    r = post('{"first_name": "Ada"}', content_type)
+
+    assert r.status == 415
+    assert "application/json" in r.json["message"]
+    assert api("list_people", "GET", "/people", "/people").json["people"] == []
+
+
+@pytest.mark.parametrize(
+    "content_type", [None, "application/json", "Application/JSON; charset=UTF-8", 'application/json;charset="utf-8"']
+)
+def test_a_post_with_json_or_no_content_type_is_accepted(empty_db, content_type):
+    assert post('{"first_name": "Ada"}', content_type).status == 201
