@@ -6,7 +6,10 @@ Baselines measured in the same run, on the same machine:
 The handlers read a throwaway database of their own (DB_* say which server; default local).
 The authorizer verifies a freshly signed RS256 token: its first call fetches the issuer's key set
 (served here on loopback, so the figure leaves out the internet round trip to Cognito).
-Run: .venv/bin/python bench/cold_start.py [--runs N]
+--tracing also measures what the stack's Tracing=Active parameter changes in the process: the
+environment Lambda gives a traced function (README, Tracing), and, for comparison, what the X-Ray
+SDK would add if the code recorded its own subsegments (the layer does not ship it).
+Run: .venv/bin/python bench/cold_start.py [--runs N] [--tracing]
 """
 
 from __future__ import annotations
@@ -44,6 +47,18 @@ BASELINE_RESOLVER = PROBE.format(
     "@app.get('/ping')\n"
     "def ping():\n    return {'ok': True}",
     invoke="app.resolve(json.load(open('events/ping.json')), None)",
+)
+
+
+# What Lambda sets for a function with active tracing (docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html).
+TRACED_ENVIRONMENT = {
+    "_X_AMZN_TRACE_ID": "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1",
+    "AWS_XRAY_DAEMON_ADDRESS": "127.0.0.1:2000",
+    "AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR",
+}
+XRAY_SDK_PROBE = PROBE.format(
+    imports="from aws_xray_sdk.core import patch, xray_recorder\npatch(['pymysql'])",
+    invoke="pass",
 )
 
 
@@ -101,8 +116,9 @@ class LocalIssuer:
         return {"authorizationToken": f"Bearer {token}"}
 
 
-def run(code: str) -> dict:
+def run(code: str, extra_env: dict[str, str] | None = None) -> dict:
     env = os.environ | {"PYTHONPATH": f"{ROOT}:{ROOT / 'layers'}", "POWERTOOLS_SERVICE_NAME": "bench"}
+    env |= extra_env or {}
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -116,6 +132,7 @@ def wall_ms(argv: list[str]) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--tracing", action="store_true", help="also measure Tracing=Active's environment")
     args = parser.parse_args()
     sys.path[:0] = [str(ROOT), str(ROOT / "layers")]
     from devstack.functions import load_functions
@@ -134,6 +151,8 @@ def main() -> None:
         issuer = LocalIssuer()
         try:
             measure([*api_functions, "authorizer"], range(args.runs), {"authorizer": issuer.event_overrides})
+            if args.tracing:
+                measure_tracing(range(args.runs))
         finally:
             issuer.server.shutdown()
     finally:
@@ -161,6 +180,25 @@ def measure(folders: list[str], runs: range, event_overrides: dict) -> None:
         first = statistics.median(r["first_call_ms"] for r in results)
         boto = any(r["boto3"] for r in results)
         print(f"{folder:<18}{imp:>10.1f}{first:>12.1f}{imp + first:>10.1f}{(imp + first) / base_total:>11.2f}  {boto}")
+
+
+def total_ms(result: dict) -> float:
+    return result["import_ms"] + result["first_call_ms"]
+
+
+def measure_tracing(runs: range) -> None:
+    print("\nTracing=Active: the same handlers in a traced Lambda's environment (medians, import + first call)")
+    print(f"{'handler':<18}{'untraced ms':>12}{'traced ms':>11}{'traced/untraced':>17}")
+    for folder in ("ping", "list_people", "create_person"):
+        probe = handler_probe(folder, folder, EVENT_OVERRIDES.get(folder, {}))
+        plain, traced = [], []
+        for i in runs:  # alternated, first one then the other first: a busy moment hits both alike
+            for environment in ({}, TRACED_ENVIRONMENT) if i % 2 else (TRACED_ENVIRONMENT, {}):
+                (traced if environment else plain).append(total_ms(run(probe, environment)))
+        plain_ms, traced_ms = statistics.median(plain), statistics.median(traced)
+        print(f"{folder:<18}{plain_ms:>12.1f}{traced_ms:>11.1f}{traced_ms / plain_ms:>17.2f}")
+    sdk = statistics.median(run(XRAY_SDK_PROBE)["import_ms"] for _ in runs)
+    print(f"X-Ray SDK import + patch(pymysql), not shipped: {sdk:7.1f} ms")
 
 
 if __name__ == "__main__":

@@ -62,7 +62,9 @@ def _prepare_environment(settings: Settings) -> None:
         AWS_ENDPOINT_URL=s3_url,
         AWS_ENDPOINT_URL_S3=s3_url,
         DB_SECRET_ARN="",  # a local stack has no secret: DB_* (or their defaults) say everything
+        APP_DB_SECRET_ARN="",  # nor the API's own database user: everything signs in as DB_USER
     )
+    os.environ.setdefault("DB_TLS", "false")  # no RDS Proxy here: the API talks to the server directly
     os.environ.pop("AWS_PROFILE", None)
     os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "people-api")
     os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")

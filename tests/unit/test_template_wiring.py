@@ -292,6 +292,12 @@ def test_the_import_has_a_reserved_concurrency_from_its_parameter(stack):
         assert functions(stack)[name]["ReservedConcurrentExecutions"] == 2  # ImportReservedConcurrency's default
 
 
+def test_an_import_reservation_of_zero_reserves_nothing_instead_of_stopping_the_import():
+    stack = translate(CREATE | {"ImportReservedConcurrency": "0"})
+    for name in s3_triggered_functions(stack):
+        assert "ReservedConcurrentExecutions" not in functions(stack)[name]
+
+
 def test_every_database_function_can_read_its_secret_and_only_the_migrations_the_owners(stack):
     owner_secret = {
         "create": {"Fn::GetAtt": ["DbInstance", "MasterUserSecret.SecretArn"]},
@@ -441,8 +447,13 @@ def test_the_proxy_waits_for_its_target_and_reads_only_the_app_users_secret():
     assert [auth["SecretArn"] for auth in proxy["Auth"]] == [{"Ref": "AppUserSecret"}]
     role = stack["Resources"][proxy["RoleArn"]["Fn::GetAtt"][0]]["Properties"]
     assert [s["Resource"] for s in statements(role)] == [{"Ref": "AppUserSecret"}]
-    [target_group] = of_type(stack, "AWS::RDS::DBProxyTargetGroup").values()
-    assert target_group["DBInstanceIdentifiers"] == [{"Ref": "DbInstance"}]
+    [(name, target_group)] = [
+        (n, r) for n, r in stack["Resources"].items() if r["Type"] == "AWS::RDS::DBProxyTargetGroup"
+    ]
+    assert target_group["Properties"]["DBInstanceIdentifiers"] == [{"Ref": "DbInstance"}]
+    # The proxy signs in as the app user, which the first migration run creates.
+    [migrations] = [n for n, r in stack["Resources"].items() if r["Type"].startswith("Custom::")]
+    assert migrations in as_list(target_group.get("DependsOn", []))
 
 
 def api_definition(stack) -> dict[str, Any]:
