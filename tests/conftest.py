@@ -123,9 +123,12 @@ def rest_event(
     path_params: dict[str, str] | None = None,
     query: dict[str, str] | None = None,
     body: str | None = None,
+    headers: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """An API Gateway REST proxy event, shaped like the ones in events/."""
     event = load_event("ping")
+    event["headers"].update(headers or {})
+    event["multiValueHeaders"].update({k: [v] for k, v in (headers or {}).items()})
     event.update(
         httpMethod=method,
         path=path,

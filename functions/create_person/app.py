@@ -21,15 +21,16 @@ def create_person() -> Response[dict]:
     person_id = people_store.add_person(new_person)
     access.log_write("person created", app.current_event.raw_event, person_id=person_id)
     metrics.add_metric(name="PeopleCreated", unit=MetricUnit.Count, value=1)
+    person = people_store.person_by_id(person_id)
     body = {
-        "person": people_store.person_by_id(person_id).as_json(today),
+        "person": person.as_json(today),
         **people_json(people_store.people_in_id_order(DEFAULT_LIMIT), today),
     }
     return Response(
         status_code=HTTPStatus.CREATED,
         content_type=content_types.APPLICATION_JSON,
         body=body,
-        headers={"Location": f"{_collection_path()}/{person_id}"},
+        headers={"Location": f"{_collection_path()}/{person_id}", "ETag": person.etag},
     )
 
 

@@ -1,9 +1,13 @@
-"""GET /people/{id}: one person."""
+"""GET /people/{id}: one person, with its ETag; 304 when If-None-Match names it."""
 
+from http import HTTPStatus
+
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 
 from people_api import people_store
-from people_api.api import PathId, make_resolver
+from people_api.api import PathId, make_resolver, person_response, request_header
+from people_api.conditional import not_modified
 from people_api.observability import logger
 from people_api.person import utc_today
 
@@ -11,8 +15,11 @@ app = make_resolver()
 
 
 @app.get("/people/<id>")
-def get_person(person_id: PathId) -> dict:
-    return people_store.person_by_id(person_id).as_json(utc_today())
+def get_person(person_id: PathId) -> Response[dict | None]:
+    person = people_store.person_by_id(person_id)
+    if not_modified(request_header(app, "If-None-Match"), person.etag):
+        return Response(status_code=HTTPStatus.NOT_MODIFIED, headers={"ETag": person.etag})
+    return person_response(person, utc_today())
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

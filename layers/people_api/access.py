@@ -30,7 +30,7 @@ GRANTS = GROUPS | SCOPES
 # The routes each permission opens, as policy resources (`*` for a path parameter).
 ROUTES = {
     READ_PEOPLE: (("GET", "/people"), ("GET", "/people/*"), ("GET", "/ids/lastname/*")),
-    WRITE_PEOPLE: (("POST", "/people"),),
+    WRITE_PEOPLE: (("POST", "/people"), ("PATCH", "/people/*"), ("DELETE", "/people/*")),
     READ_IMPORTS: (("GET", "/imports"), ("GET", "/imports/*")),
 }
 OPEN_ROUTES = (("GET", "/ping"),)

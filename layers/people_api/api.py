@@ -14,17 +14,20 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.utilities.data_classes.common import BaseProxyEvent
 from pydantic import BeforeValidator
 
+from people_api import access
+from people_api.conditional import PreconditionFailed
 from people_api.config import read_settings
 from people_api.db import DatabaseUnavailable
 from people_api.paging import DEFAULT_LIMIT, MAX_CURSOR_LENGTH, MAX_LIMIT, InvalidCursor, Page
 from people_api.people_store import PersonExists, PersonNotFound
-from people_api.person import MAX_ID, PersonInvalid
+from people_api.person import MAX_ID, PersonInvalid, StoredPerson
 
 MAX_BODY_BYTES = 16 * 1024
 JSON = content_types.APPLICATION_JSON
 DATABASE_RETRY_AFTER_SECONDS = 5
 
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Page size")]
+NO_STORE = "no-store"
 Cursor = Annotated[str | None, Query(max_length=MAX_CURSOR_LENGTH, description="`next_cursor` of the previous page")]
 __all__ = [
     "DEFAULT_LIMIT",
@@ -65,7 +68,28 @@ def error_response(status: HTTPStatus, message: str, errors: list[dict] | None =
     body: dict[str, Any] = {"message": message}
     if errors is not None:
         body["errors"] = errors
+    headers = {"Cache-Control": NO_STORE, **headers}
     return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=body, headers=headers)
+
+
+def cache_control(read_cache_seconds: int):
+    """A middleware: successful reads may be cached that long; writes may not (errors: error_response).
+
+    A read that came through the authorizer (reads need a token, or it is an import's) is
+    `private`: a shared cache must not hand one caller's answer to another.
+    """
+
+    def middleware(app: APIGatewayRestResolver, next_middleware) -> Response:
+        response = next_middleware(app)
+        read = app.current_event.http_method == "GET"
+        if read and response.status_code in (HTTPStatus.OK, HTTPStatus.NOT_MODIFIED):
+            audience = "private" if access.caller_of(app.current_event.raw_event) else "public"
+            response.headers.setdefault("Cache-Control", f"{audience}, max-age={read_cache_seconds}")
+        else:
+            response.headers.setdefault("Cache-Control", NO_STORE)
+        return response
+
+    return middleware
 
 
 def make_resolver() -> APIGatewayRestResolver:
@@ -73,8 +97,9 @@ def make_resolver() -> APIGatewayRestResolver:
 
     Built at cold start, so it checks the settings then: a variable with a bad value stops the function, named.
     """
-    read_settings()
+    settings = read_settings()
     app = APIGatewayRestResolver(enable_validation=True)
+    app.use([cache_control(settings.read_cache_seconds)])
 
     @app.exception_handler(RequestValidationError)
     def invalid_request(error: RequestValidationError) -> Response:
@@ -95,6 +120,10 @@ def make_resolver() -> APIGatewayRestResolver:
     @app.exception_handler(InvalidCursor)
     def invalid_cursor(error: InvalidCursor) -> Response:
         return error_response(HTTPStatus.BAD_REQUEST, str(error))
+
+    @app.exception_handler(PreconditionFailed)
+    def precondition_failed(error: PreconditionFailed) -> Response:
+        return error_response(HTTPStatus.PRECONDITION_FAILED, str(error))
 
     @app.exception_handler([PersonNotFound, NotFound])
     def not_found(error: LookupError) -> Response:
@@ -158,6 +187,24 @@ def require_media_type(event: BaseProxyEvent, media_types: tuple[str, ...]) -> N
             f"the body must be {' or '.join(media_types)} in UTF-8, not {header[:100]!r}",
             HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
         )
+
+
+def request_header(app: APIGatewayRestResolver, name: str) -> str | None:
+    """A request header's value; repeated headers joined with commas, as RFC 9110 reads them."""
+    event = app.current_event
+    lowered = name.lower()
+    repeated = [v for k, values in (event.multi_value_headers or {}).items() if k.lower() == lowered for v in values]
+    return ", ".join(repeated) if repeated else event.headers.get(name)
+
+
+def person_response(person: StoredPerson, today: date, status: HTTPStatus = HTTPStatus.OK, **headers: str) -> Response:
+    """One person as JSON, with its ETag."""
+    return Response(
+        status_code=status,
+        content_type=content_types.APPLICATION_JSON,
+        body=person.as_json(today),
+        headers={"ETag": person.etag, **headers},
+    )
 
 
 def people_json(page: Page, today: date) -> dict[str, Any]:

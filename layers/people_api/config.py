@@ -44,6 +44,7 @@ class Settings(BaseModel):
     auth_jwks_url: str | None = None  # the issuer's keys; default <issuer>/.well-known/jwks.json
     cursor_key: SecretStr | None = Field(None, min_length=32)  # signs page cursors (paging.py); local stacks and tests
     cursor_key_secret_arn: str | None = None  # in AWS: the secret holding the cursor key (template: CursorKeySecret)
+    read_cache_seconds: int = Field(3, ge=0)  # Cache-Control max-age of successful reads
 
 
 def read_settings(environ: Mapping[str, str] = os.environ) -> Settings:

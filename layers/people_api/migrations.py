@@ -66,6 +66,16 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
         "ALTER TABLE people MODIFY id BIGINT NOT NULL AUTO_INCREMENT",
         "ALTER TABLE imports MODIFY id BIGINT NOT NULL AUTO_INCREMENT",
     ),
+    4: (
+        # A version per person for ETags and If-Match; when it was written, by the database's UTC clock
+        # whatever the session's time zone. Existing rows get the time of the migration.
+        """
+        ALTER TABLE people
+            ADD COLUMN version INT UNSIGNED NOT NULL DEFAULT 1,
+            ADD COLUMN created_at DATETIME(6) NOT NULL DEFAULT (UTC_TIMESTAMP(6)),
+            ADD COLUMN updated_at DATETIME(6) NOT NULL DEFAULT (UTC_TIMESTAMP(6))
+        """,
+    ),
 }
 
 _LOCK_NAME = "people_api.migrations"

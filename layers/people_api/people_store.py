@@ -11,10 +11,12 @@ from people_api import db
 from people_api.paging import Page, decode_cursor, encode_cursor, page_of
 from people_api.person import FIELDS, NewPerson, StoredPerson, inferred_age, last_name_key, latest_graduation_for_age
 
-COLUMNS = ", ".join(FIELDS)  # a StoredPerson's
+COLUMNS = ", ".join(StoredPerson._fields)  # a StoredPerson's: the person's FIELDS, then version and times
 _INSERT_FIELDS = (*FIELDS, "last_name_key")
 INSERT_COLUMNS = ", ".join(_INSERT_FIELDS)  # the values of insert_row()
 INSERT_PLACEHOLDERS = f"({', '.join(['%s'] * len(_INSERT_FIELDS))})"  # one row of insert_row()
+# Every insert column but the id, as `column = %s`, for the values insert_row(...)[1:].
+_UPDATE_ASSIGNMENTS = ", ".join(f"{column} = %s" for column in _INSERT_FIELDS[1:])
 # Left to themselves, MySQL and MariaDB scan (age, id) or only the age part of this index,
 # reading a whole age group instead of the one-year range of dates asked for.
 _BY_GRADUATION = "FORCE INDEX (people_by_graduation)"
@@ -43,6 +45,39 @@ def add_person(person: NewPerson) -> int:
         if error.args[0] == ER.DUP_ENTRY:
             raise PersonExists(f"a person with id {person.id} already exists") from error
         raise
+
+
+def update_person(person: NewPerson, current: StoredPerson) -> StoredPerson | None:
+    """Write `person` over `current` if the row is still that version: the new row, or None (nothing written).
+
+    The version test and the write are one statement, so two writers that read the same
+    version cannot both succeed.
+    """
+    # db.cursor() for its connection and its DatabaseUnavailable; the transaction for the read-back.
+    with db.cursor() as autocommit, db.transaction(autocommit.connection) as cur:
+        cur.execute(
+            f"UPDATE people SET {_UPDATE_ASSIGNMENTS}, version = version + 1, updated_at = UTC_TIMESTAMP(6)"
+            " WHERE id = %s AND version = %s AND created_at = %s",
+            (*insert_row(person)[1:], current.id, current.version, current.created_at),
+        )
+        if cur.rowcount != 1:
+            return None
+        # The row stays locked until commit: this reads exactly the version written.
+        cur.execute(f"SELECT {COLUMNS} FROM people WHERE id = %s", (current.id,))
+        return StoredPerson(*cur.fetchone())
+
+
+def delete_person(person_id: int, current: StoredPerson | None = None) -> bool:
+    """Delete a person (only if still the version `current` is, when given); False if nothing was deleted."""
+    with db.cursor() as cur:
+        if current is None:
+            cur.execute("DELETE FROM people WHERE id = %s", (person_id,))
+        else:
+            cur.execute(
+                "DELETE FROM people WHERE id = %s AND version = %s AND created_at = %s",
+                (person_id, current.version, current.created_at),
+            )
+        return cur.rowcount == 1
 
 
 def person_by_id(person_id: int) -> StoredPerson:

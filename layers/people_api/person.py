@@ -1,11 +1,14 @@
 """The person: its fields, the rules every entry point applies, and age inference.
 
 `clean_person` is the one implementation of the rules. `POST /people` reaches it
-through `person_from_json`, the CSV import calls it once per row.
+through `person_from_json`, `PATCH /people/{id}` through `person_from_patch`, and
+the CSV import calls it once per row.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -38,7 +41,7 @@ CSV_HEADERS = {
     "GithubAcct": "github_account",
     "Date of 3rd Grade Graduation": "third_grade_graduation",
 }
-OUTPUT_ONLY_FIELDS = ("age_inferred",)
+OUTPUT_ONLY_FIELDS = ("age_inferred", "created_at", "updated_at")
 
 # Ids (README, Ids): every id is a whole number from 1 to MAX_ID, which JSON clients read exactly (2^53 - 1).
 # An id a client or a file chooses is at most MAX_CHOSEN_ID; the database assigns the others after the
@@ -103,6 +106,26 @@ def clean_person(
 
 def person_from_json(body: dict[str, Any], today: date) -> NewPerson:
     """Validate a POST body: the JSON names or the CSV header names, and nothing else."""
+    values, sent_as, errors = _named_fields(body)
+    return _clean_with(values, sent_as, errors, today)
+
+
+def person_from_patch(current: StoredPerson, patch: dict[str, Any], today: date) -> NewPerson:
+    """The person a JSON Merge Patch (RFC 7396) makes of `current`, under the same rules as a new one.
+
+    Fields present are set, null clears one, absent fields stay; `id` cannot change (and is not
+    checked again: the database may have assigned one above MAX_CHOSEN_ID).
+    """
+    values, sent_as, errors = _named_fields(patch)
+    if "id" in values and values.pop("id") != current.id:
+        errors.append(FieldError(sent_as["id"], f"cannot be changed (it is {current.id})"))
+    graduation = current.third_grade_graduation
+    merged = current.fields()._asdict() | {"id": None, "third_grade_graduation": graduation and graduation.isoformat()}
+    return _clean_with(merged | values, sent_as, errors, today)._replace(id=current.id)
+
+
+def _named_fields(body: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str], list[FieldError]]:
+    """A body's values by field (JSON names or CSV header names), the name each was sent as, and errors."""
     values: dict[str, Any] = {}
     sent_as: dict[str, str] = {}  # errors name a field as the request spelt it
     errors: list[FieldError] = []
@@ -117,6 +140,10 @@ def person_from_json(body: dict[str, Any], today: date) -> NewPerson:
         else:
             values[field] = value
             sent_as[field] = key
+    return values, sent_as, errors
+
+
+def _clean_with(values: dict[str, Any], sent_as: dict[str, str], errors: list[FieldError], today: date) -> NewPerson:
     try:
         person = clean_person(**dict.fromkeys(FIELDS) | values, today=today)
     except PersonInvalid as invalid:
@@ -274,8 +301,17 @@ def _century_for(two_digit_year: int, month: int, day: int, age: int | None, tod
     return later if (later, month, day) <= (today.year, today.month, today.day) else earlier
 
 
-class StoredPerson(NewPerson):
-    """A row of the people table (`people_store.COLUMNS`): a person with the id the database gave it."""
+class StoredPerson(
+    NamedTuple(
+        "PersonRow",
+        [*NewPerson.__annotations__.items(), ("version", int), ("created_at", datetime), ("updated_at", datetime)],
+    )
+):
+    """A row of the people table (`people_store.COLUMNS`): a person's fields, then its version and times.
+
+    `version` grows by one on every write; `created_at` and `updated_at` are the
+    database's UTC clock.
+    """
 
     __slots__ = ()
 
@@ -285,6 +321,20 @@ class StoredPerson(NewPerson):
         if self.third_grade_graduation is not None:
             return inferred_age(self.third_grade_graduation, today)
         return None
+
+    @property
+    def etag(self) -> str:
+        """A strong entity tag of this version of this person.
+
+        `created_at` is part of it: an id can be used again after a DELETE, and the new
+        person's version 1 must not match a tag of the erased one.
+        """
+        identity = f"{self.id}/{self.created_at.isoformat()}/{self.version}".encode()
+        digest = hashlib.blake2b(identity, digest_size=12).digest()
+        return f'"{base64.urlsafe_b64encode(digest).decode()}"'
+
+    def fields(self) -> NewPerson:
+        return NewPerson(*self[: len(FIELDS)])
 
     def as_json(self, today: date) -> dict[str, Any]:
         graduation = self.third_grade_graduation
@@ -296,4 +346,11 @@ class StoredPerson(NewPerson):
             "age_inferred": self.age is None and graduation is not None,
             "github_account": self.github_account,
             "third_grade_graduation": graduation.isoformat() if graduation else None,
+            "created_at": utc_iso(self.created_at),
+            "updated_at": utc_iso(self.updated_at),
         }
+
+
+def utc_iso(moment: datetime) -> str:
+    """A naive UTC datetime from the database as ISO 8601 (2026-11-29T05:40:12.345678Z)."""
+    return moment.isoformat(timespec="microseconds") + "Z"

@@ -97,6 +97,43 @@ def test_a_new_person_can_be_read_back(stack):
     assert (read.json["first_name"], read.json["last_name"]) == ("Ada", "Lovelace")
 
 
+def test_a_person_is_corrected_conditionally_and_erased_over_http(stack):
+    writer = bearer(stack.token())
+    # Given a new person, with its ETag
+    created = stack.request("POST", "/people", {"first_name": "Grace", "last_name": "Hoper", "age": 85}, writer)
+    assert (created.status, created.headers["Cache-Control"]) == (201, "no-store")
+    person_id, tag = created.json["person"]["id"], created.headers["ETag"]
+    path = f"/people/{person_id}"
+    read = stack.request("GET", path)
+    assert (read.headers["ETag"], read.headers["Cache-Control"]) == (tag, "public, max-age=3")
+    assert stack.request("GET", path, headers={"If-None-Match": tag}).status == 304
+
+    # When the typo in the last name is corrected with a merge patch, If-Match the version read
+    merge_patch = writer | {"Content-Type": "application/merge-patch+json"}
+    fixed = stack.request("PATCH", path, {"last_name": "Hopper", "age": None}, merge_patch | {"If-Match": tag})
+
+    # Then the person is corrected, under a new ETag; the stale one no longer writes
+    assert fixed.status == 200, fixed.body
+    assert (fixed.json["last_name"], fixed.json["age"], fixed.json["first_name"]) == ("Hopper", None, "Grace")
+    assert fixed.headers["ETag"] != tag and fixed.headers["Cache-Control"] == "no-store"
+    assert stack.request("GET", "/ids/lastname/hopper").json["ids"] == [person_id]
+    assert stack.request("GET", "/ids/lastname/hoper").json["ids"] == []
+    stale = stack.request("PATCH", path, {"last_name": "Wrong"}, merge_patch | {"If-Match": tag})
+    assert (stale.status, stale.headers["Cache-Control"]) == (412, "no-store")
+    assert stack.request("DELETE", path, headers=writer | {"If-Match": tag}).status == 412
+    assert stack.request("GET", path, headers={"If-None-Match": tag}).json["last_name"] == "Hopper"
+    assert stack.request("PATCH", path, {"age": 1}, writer | {"Content-Type": "text/plain"}).status == 415
+    assert stack.request("DELETE", path).status == 401  # the write permission, as for POST
+
+    # And erasing it leaves nothing to read; a second DELETE is a 404
+    erased = stack.request("DELETE", path, headers=writer | {"If-Match": fixed.headers["ETag"]})
+    assert (erased.status, erased.body) == (204, "")
+    assert stack.request("GET", path).status == 404
+    assert person_id not in [p["id"] for p in stack.request("GET", "/people?limit=1000").json["people"]]
+    assert stack.request("GET", "/ids/lastname/hopper").json["ids"] == []
+    assert stack.request("DELETE", path, headers=writer).status == 404
+
+
 def test_a_csv_put_into_the_bucket_is_imported(stack):
     # Given a CSV of two new people, under a key with a space (S3 events carry it URL-encoded)
     key = f"drops/e2e {uuid.uuid4().hex[:8]}.csv"

@@ -129,6 +129,31 @@ def test_the_write_is_logged_with_the_callers_sub_not_their_username(public_read
     assert "ada" not in json.dumps({k: str(v) for k, v in vars(created[0]).items()})
 
 
+def test_correcting_and_erasing_need_the_write_permission_like_post(public_reads, people_db, token_issuer):
+    patch = {"body": {"age": 23}}
+    for method, extra in (("PATCH", patch), ("DELETE", {})):
+        assert status_and_json(call(public_reads, method, "/people/1", **extra)) == UNAUTHORIZED
+        reader = token_issuer.token([IMPORT_READER])
+        assert status_and_json(call(public_reads, method, "/people/1", reader, **extra)) == FORBIDDEN
+    assert call(public_reads, "GET", "/people/1").get_json()["age"] == 22  # nothing changed
+
+    writer = token_issuer.token([WRITER])
+    headers = {"Authorization": f"Bearer {writer}", "Content-Type": "application/merge-patch+json"}
+    corrected = public_reads.open("/people/1", method="PATCH", headers=headers, data=json.dumps({"age": 23}))
+    assert (corrected.status_code, corrected.get_json()["age"]) == (200, 23)
+    assert call(public_reads, "DELETE", "/people/1", writer).status_code == 204
+
+
+def test_reads_that_need_a_token_are_private_in_caches(public_reads, private_reads, people_db, token_issuer):
+    public = call(public_reads, "GET", "/people/1")
+    private = call(private_reads, "GET", "/people/1", token_issuer.token())
+    imports = call(public_reads, "GET", "/imports", token_issuer.token([IMPORT_READER]))
+
+    assert public.headers["Cache-Control"] == "public, max-age=3"
+    assert private.headers["Cache-Control"] == "private, max-age=3"
+    assert imports.headers["Cache-Control"] == "private, max-age=3"
+
+
 @pytest.mark.parametrize("path", ["/imports", "/imports/1"])
 def test_imports_need_the_import_permission(public_reads, people_db, token_issuer, path):
     assert status_and_json(call(public_reads, "GET", path)) == UNAUTHORIZED

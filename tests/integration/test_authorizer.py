@@ -26,7 +26,7 @@ assert set(GROUPS) == {WRITER, IMPORT_READER}
 
 # Every route of template.yaml with a concrete path (tests/unit/test_routes_match.py holds this list to it).
 READS = [("GET", "/people"), ("GET", "/people/age"), ("GET", "/people/7"), ("GET", "/ids/lastname/O'Neil")]
-WRITES = [("POST", "/people")]
+WRITES = [("POST", "/people"), ("PATCH", "/people/7"), ("DELETE", "/people/7")]
 IMPORT_READS = [("GET", "/imports"), ("GET", "/imports/3")]
 EVERY_SECURED_ROUTE = READS + WRITES + IMPORT_READS
 

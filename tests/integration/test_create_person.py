@@ -2,6 +2,7 @@
 
 import json
 import threading
+from unittest.mock import ANY
 
 import pytest
 
@@ -28,6 +29,8 @@ def test_sample_event_creates_ada(people_db, api):
         "age_inferred": False,
         "github_account": "ada-l",
         "third_grade_graduation": "1999-06-25",
+        "created_at": ANY,
+        "updated_at": ANY,
     }
     assert [p["id"] for p in r.json["people"]] == [1, 2, 3, 4, 5, 6, 7, 8]
     assert r.json["next_cursor"] is None

@@ -19,7 +19,7 @@ from moto import mock_aws
 from conftest import PEOPLE_CSV, invoke, load_event, load_template, run_together
 from people_api import csv_reader, db, people_store, s3_import
 from people_api.config import database_settings, read_settings
-from people_api.person import person_from_json, utc_today
+from people_api.person import StoredPerson, person_from_json, utc_today
 
 BUCKET = "people-import"
 METHODS = ["load_data", "insert"]
@@ -99,9 +99,10 @@ def only_report(event: dict) -> dict:
 
 
 def stored_people() -> list[tuple]:
+    """The person fields of every row (not its version and timestamps)."""
     with db.cursor() as cur:
         cur.execute(f"SELECT {people_store.COLUMNS} FROM people ORDER BY id")
-        return list(cur.fetchall())
+        return [tuple(StoredPerson(*row).fields()) for row in cur.fetchall()]
 
 
 def people_count() -> int:
@@ -594,3 +595,36 @@ def test_a_taken_id_among_refused_rows_is_still_counted_only_when_taken(bucket, 
 
     assert report["status"] == "rejected"
     assert [row[0] for row in stored_people()] == [10]
+
+
+# Personal data in what the import keeps
+
+
+def test_row_errors_never_echo_a_rows_values(bucket, api):
+    # Given rows that are rejected, each with personal values in its other cells
+    data = (
+        "ID,First,Last,Age,GithubAcct,Date of 3rd Grade Graduation\r\n"
+        "1,Secretfirst,Secretlast,999,secret-account,6/25/99\r\n"
+        "2,Otherfirst,Otherlast,30,other-account,not a date\r\n"
+        "3,Cellfirst,Celllast,31,cell-account,6/25/99,extra-cell-value\r\n"
+    )
+    report = only_report(bucket.put("private.csv", data))
+    record = api("get_import", "GET", "/imports/1", "/imports/{id}", path_params={"id": "1"}).json
+
+    # Then the errors name line and field, and no value of another cell appears in them
+    where = [(e["line"], e["field"]) for e in report["errors"]]
+    assert where == [(2, "age"), (3, "third_grade_graduation"), (4, "row")]
+    kept = json.dumps(report["errors"]) + json.dumps(record["errors"]) + json.dumps(bucket.report(record["report_key"]))
+    values = ("Secretfirst", "Secretlast", "secret-account", "Otherfirst", "Otherlast", "other-account")
+    for value in (*values, "Cellfirst", "Celllast", "cell-account", "extra-cell-value"):
+        assert value.lower() not in kept.lower()
+
+
+def test_the_import_sets_created_at_and_updated_at(bucket, method, api):
+    only_report(bucket.put("people.csv", PEOPLE_CSV.read_bytes()))
+    people = api("list_people", "GET", "/people", "/people").json["people"]
+    assert len(people) == 7
+    assert all(p["created_at"].endswith("Z") and p["updated_at"] == p["created_at"] for p in people)
+    with db.cursor() as cur:
+        cur.execute("SELECT MIN(TIMESTAMPDIFF(SECOND, created_at, UTC_TIMESTAMP())) FROM people")
+        assert 0 <= cur.fetchone()[0] < 60  # UTC, just now

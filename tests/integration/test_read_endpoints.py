@@ -2,6 +2,7 @@
 
 import json
 from datetime import date
+from unittest.mock import ANY
 from urllib.parse import quote
 
 import pytest
@@ -28,6 +29,8 @@ def test_people_sample_event_gives_the_first_two_by_id(people_db):
         "age_inferred": False,
         "github_account": None,
         "third_grade_graduation": "1940-06-24",
+        "created_at": ANY,
+        "updated_at": ANY,
     }
     assert r.json["next_cursor"]
 

@@ -1,7 +1,7 @@
 """The person rules, as POST /people and the CSV import both apply them (no I/O)."""
 
 import inspect
-from datetime import date
+from datetime import date, datetime
 
 import pytest
 
@@ -168,7 +168,7 @@ def test_clean_person_takes_csv_strings_positionally():
 def test_the_person_fields_are_clean_persons_parameters_in_order():
     # The CSV import hands clean_person a row's values by position, in FIELDS order.
     assert tuple(inspect.signature(clean_person).parameters) == (*FIELDS, "today")
-    assert StoredPerson._fields == FIELDS
+    assert StoredPerson._fields == (*FIELDS, "version", "created_at", "updated_at")
 
 
 @pytest.mark.parametrize(
@@ -187,8 +187,11 @@ def test_inferred_age_is_full_years_since_graduation_plus_nine(graduation, today
     assert inferred_age(graduation, today) == age
 
 
+WRITTEN = datetime(2026, 11, 28, 9, 30, 0, 123456)
+
+
 def test_inferred_age_is_computed_on_the_day_it_is_read():
-    rob = StoredPerson(4, "Rob", "May", None, None, date(1988, 6, 25))
+    rob = StoredPerson(4, "Rob", "May", None, None, date(1988, 6, 25), 1, WRITTEN, WRITTEN)
     assert rob.as_json(date(2026, 11, 28))["age"] == 47
     assert rob.as_json(date(2027, 6, 25)) | {"age": None} == rob.as_json(TODAY) | {"age": None}
     assert rob.as_json(date(2027, 6, 25))["age"] == 48
@@ -196,7 +199,7 @@ def test_inferred_age_is_computed_on_the_day_it_is_read():
 
 
 def test_stated_age_is_not_inferred():
-    matt = StoredPerson(1, "Matt", "Conway", 22, "wr0ngway", date(2001, 6, 25)).as_json(TODAY)
+    matt = StoredPerson(1, "Matt", "Conway", 22, "wr0ngway", date(2001, 6, 25), 1, WRITTEN, WRITTEN).as_json(TODAY)
     assert (matt["age"], matt["age_inferred"], matt["third_grade_graduation"]) == (22, False, "2001-06-25")
 
 

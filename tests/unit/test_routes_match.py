@@ -300,7 +300,7 @@ def _append(path: Path, text: str) -> None:
 
 
 def _add_to_template(root: Path) -> None:
-    _add_template_function(root, "DeletePersonFunction", "get_person", "/people/{id}", "delete")
+    _add_template_function(root, "ReplacePersonFunction", "get_person", "/people/{id}", "put")
 
 
 def _add_template_function(root: Path, name: str, folder: str, path: str, method: str) -> None:
@@ -337,16 +337,16 @@ def _add_to_openapi(root: Path) -> None:
 def _add_to_code(root: Path) -> None:
     _append(
         root / "functions" / "get_person" / "app.py",
-        '\n\n@app.delete("/people/<person_id>")\ndef delete_person(person_id: int) -> dict:\n    return {}\n',
+        '\n\n@app.put("/people/<person_id>")\ndef replace_person(person_id: int) -> dict:\n    return {}\n',
     )
 
 
 @pytest.mark.parametrize(
     ("add_route", "problem"),
     [
-        (_add_to_template, "DELETE /people/{} is missing from docs/openapi.yaml, functions/*/app.py"),
+        (_add_to_template, "PUT /people/{} is missing from docs/openapi.yaml, functions/*/app.py"),
         (_add_to_openapi, "GET /people/{}/friends is missing from template.yaml, functions/*/app.py"),
-        (_add_to_code, "DELETE /people/{} is missing from template.yaml, docs/openapi.yaml"),
+        (_add_to_code, "PUT /people/{} is missing from template.yaml, docs/openapi.yaml"),
     ],
     ids=["template", "openapi", "code"],
 )

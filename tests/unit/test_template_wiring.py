@@ -476,6 +476,8 @@ def test_what_api_gateway_gets_for_each_route_and_the_refusals(reads):
     assert security == {
         "GET /ping": ["Anyone"],
         "POST /people": ["BearerToken"],
+        "PATCH /people/{id}": ["BearerToken"],
+        "DELETE /people/{id}": ["BearerToken"],
         "GET /imports": ["BearerToken"],
         "GET /imports/{id}": ["BearerToken"],
         "GET /people": read_security,

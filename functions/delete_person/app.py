@@ -1,0 +1,37 @@
+"""DELETE /people/{id}: erase a person (its id may be used again), optionally If-Match."""
+
+from http import HTTPStatus
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
+
+from people_api import access, people_store
+from people_api.api import PathId, make_resolver, request_header
+from people_api.conditional import PreconditionFailed, require_match
+from people_api.observability import logger, metrics
+from people_api.people_store import PersonNotFound
+
+app = make_resolver()
+
+
+@app.delete("/people/<id>")
+def delete_person(person_id: PathId) -> Response[None]:
+    if_match = request_header(app, "If-Match")
+    if if_match is None:
+        if not people_store.delete_person(person_id):
+            raise PersonNotFound(f"no person has id {person_id}")
+    else:
+        current = people_store.person_by_id(person_id)
+        require_match(if_match, current.etag)
+        if not people_store.delete_person(person_id, current):
+            raise PreconditionFailed("the person changed while this request was applied; nothing was changed")
+    access.log_write("person deleted", app.current_event.raw_event, person_id=person_id)
+    metrics.add_metric(name="PeopleDeleted", unit=MetricUnit.Count, value=1)
+    return Response(status_code=HTTPStatus.NO_CONTENT)
+
+
+@metrics.log_metrics
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+def lambda_handler(event, context):
+    return app.resolve(event, context)

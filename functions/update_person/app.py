@@ -1,0 +1,46 @@
+"""PATCH /people/{id}: correct a person with a JSON Merge Patch (RFC 7396), optionally If-Match."""
+
+from http import HTTPStatus
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
+
+from people_api import access, people_store
+from people_api.api import BadRequest, PathId, json_object_body, make_resolver, person_response, request_header
+from people_api.conditional import PreconditionFailed, require_match
+from people_api.observability import logger, metrics
+from people_api.person import person_from_patch, utc_today
+
+MEDIA_TYPES = ("application/merge-patch+json", "application/json")
+# Without If-Match, a write that lost a race with another is merged again onto the newer version.
+WRITE_ATTEMPTS = 5
+
+app = make_resolver()
+
+
+@app.patch("/people/<id>")
+def update_person(person_id: PathId) -> Response[dict]:
+    patch = json_object_body(app, MEDIA_TYPES)
+    if_match = request_header(app, "If-Match")
+    today = utc_today()
+    for _ in range(WRITE_ATTEMPTS):
+        current = people_store.person_by_id(person_id)
+        require_match(if_match, current.etag)
+        corrected = person_from_patch(current, patch, today)
+        if corrected == current.fields():
+            return person_response(current, today)
+        updated = people_store.update_person(corrected, current)
+        if updated is not None:
+            access.log_write("person updated", app.current_event.raw_event, person_id=person_id)
+            metrics.add_metric(name="PeopleUpdated", unit=MetricUnit.Count, value=1)
+            return person_response(updated, today)
+        if if_match is not None:
+            raise PreconditionFailed("the person changed while this request was applied; nothing was changed")
+    raise BadRequest("the person kept changing while this request was applied; try again", HTTPStatus.CONFLICT)
+
+
+@metrics.log_metrics
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+def lambda_handler(event, context):
+    return app.resolve(event, context)

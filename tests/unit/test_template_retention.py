@@ -1,0 +1,47 @@
+"""template.yaml keeps personal data no longer than its parameters say, and sets the read cache time."""
+
+from pathlib import Path
+
+import pytest
+from samcli.lib.providers.sam_stack_provider import SamLocalStackProvider
+
+from devstack.functions import template_functions
+
+ROOT = Path(__file__).resolve().parents[2]
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")  # SAM CLI's template validation
+
+
+def stack(**parameters: str):
+    stacks, _ = SamLocalStackProvider.get_stacks(str(ROOT / "template.yaml"), parameter_overrides=parameters)
+    return stacks
+
+
+def lifecycle_rules(**parameters: str) -> dict[str, dict]:
+    bucket = stack(**parameters)[0].resources["ImportBucket"]["Properties"]
+    return {rule["Id"]: rule for rule in bucket["LifecycleConfiguration"]["Rules"]}
+
+
+def test_uploads_their_old_versions_and_reports_expire_after_30_days_by_default():
+    rules = lifecycle_rules()
+    expire = rules["ExpireImportsAndReports"]
+    # No Prefix or Filter: the rule covers the whole bucket, uploads and reports/ alike.
+    assert "Prefix" not in expire and "Filter" not in expire
+    assert expire["Status"] == "Enabled"
+    assert expire["ExpirationInDays"] == 30
+    assert expire["NoncurrentVersionExpiration"] == {"NoncurrentDays": 30}
+    assert expire["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 1}
+    # What expiry leaves behind in a versioned bucket: delete markers, then removed too.
+    assert rules["RemoveExpiredObjectDeleteMarkers"]["ExpiredObjectDeleteMarker"] is True
+
+
+def test_the_retention_is_a_stack_parameter():
+    expire = lifecycle_rules(ImportRetentionDays="7")["ExpireImportsAndReports"]
+    assert int(expire["ExpirationInDays"]) == 7
+    assert int(expire["NoncurrentVersionExpiration"]["NoncurrentDays"]) == 7
+
+
+def test_every_function_gets_the_read_cache_seconds_parameter():
+    for parameters, seconds in (({}, "3"), ({"ReadCacheSeconds": "30"}, "30")):
+        functions = template_functions(stack(**parameters), ROOT)
+        assert {f.environment["READ_CACHE_SECONDS"] for f in functions.values()} == {seconds}
