@@ -68,7 +68,9 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
     ),
     4: (
         # A version per person for ETags and If-Match; when it was written, by the database's UTC clock
-        # whatever the session's time zone. Existing rows get the time of the migration.
+        # whatever the session's time zone (no SET time_zone per connection, which RDS Proxy would pin).
+        # Expression defaults: MySQL 8.0.13+ (WL#9418, nondeterministic functions allowed), MariaDB 10.2+.
+        # Existing rows get the time of the migration.
         """
         ALTER TABLE people
             ADD COLUMN version INT UNSIGNED NOT NULL DEFAULT 1,
