@@ -197,13 +197,10 @@ def request_header(app: APIGatewayRestResolver, name: str) -> str | None:
     return ", ".join(repeated) if repeated else event.headers.get(name)
 
 
-def person_response(person: StoredPerson, today: date, status: HTTPStatus = HTTPStatus.OK, **headers: str) -> Response:
-    """One person as JSON, with its ETag."""
+def person_response(person: StoredPerson, today: date) -> Response:
+    """One person as JSON (200), with its ETag."""
     return Response(
-        status_code=status,
-        content_type=content_types.APPLICATION_JSON,
-        body=person.as_json(today),
-        headers={"ETag": person.etag, **headers},
+        status_code=HTTPStatus.OK, content_type=JSON, body=person.as_json(today), headers={"ETag": person.etag}
     )
 
 
