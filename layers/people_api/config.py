@@ -70,7 +70,7 @@ class DatabaseSettings:
     read_timeout: int
     write_timeout: int
     local_infile: bool
-    tls: bool  # verified TLS (system CA store): RDS Proxy, whose certificates come from ACM
+    tls: bool  # TLS required, chain and host name verified (system CA store): RDS Proxy, with ACM certificates
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 import importlib.util
 import json
+import ssl
 
 import boto3
 import pymysql
@@ -92,3 +93,22 @@ def test_the_logger_has_the_service_name_the_tests_set_before_it_existed():
     from people_api.observability import logger
 
     assert logger.service == "people-api"
+
+
+def test_db_tls_never_falls_back_to_plain_tcp(database, monkeypatch):
+    # The local server offers no TLS: a connection that must use it (the API's, to RDS Proxy) fails
+    # instead of quietly sending the password without it.
+    monkeypatch.setenv("DB_TLS", "true")
+    settings = database_settings()
+    with pytest.raises(pymysql.OperationalError) as refused:
+        db.connect(settings)
+    assert refused.value.args[0] == 2026  # CR_SSL_CONNECTION_ERROR
+
+
+def test_db_tls_checks_the_certificate_and_the_host_name(monkeypatch):
+    # What db.connect hands PyMySQL: a context that verifies the chain (system CAs) and the name.
+    options = {}
+    monkeypatch.setattr(pymysql, "connect", lambda **kwargs: options.update(kwargs))
+    db.connect(database_settings({"DB_TLS": "true"}))
+    context = options["ssl"]
+    assert (context.verify_mode, context.check_hostname) == (ssl.CERT_REQUIRED, True)
