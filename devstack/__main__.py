@@ -36,6 +36,7 @@ class Settings:
     bucket: str
     seed: bool
     reads_authorizer: str  # the template's PeopleReadsAuthorizer: "BearerToken" makes the reads need a token
+    function_concurrency: int | None  # execution environments per function (docs/dev.md); None: the default
 
     @classmethod
     def from_environ(cls) -> Settings:
@@ -46,6 +47,7 @@ class Settings:
             bucket=os.environ.get("BUCKET", "people-import"),
             seed=os.environ.get("SEED", "1") != "0",
             reads_authorizer=os.environ.get("PEOPLE_READS_AUTHORIZER", ""),
+            function_concurrency=int(os.environ.get("FUNCTION_CONCURRENCY") or 0) or None,
         )
 
 
@@ -136,6 +138,8 @@ def main() -> int:
         os.environ[name] = value
     _apply_function_environment(functions)
 
+    for function in functions.values():
+        function.concurrency = settings.function_concurrency or function.concurrency
     runner = InProcessRunner(functions, REGION)
     bucket = ImportBucket(runner, settings.host, settings.s3_port, settings.bucket, REGION)
     api = ApiServer(api_gateway(stacks, runner), settings.host, settings.api_port)
@@ -143,6 +147,7 @@ def main() -> int:
         running.callback(logs.say, "stopped")
         if started_mysql:
             running.callback(mysql.stop_compose_mysql)
+        running.callback(runner.stop)
         runner.load_all()
         bucket.start()
         running.callback(bucket.stop)

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import threading
+from urllib.parse import urlsplit
 
-from flask import Response
+from flask import Response, request
 from samcli.lib.providers.api_provider import ApiProvider
 from samcli.lib.providers.provider import Stack
+from samcli.local.apigw.event_constructor import construct_v1_event
 from samcli.local.apigw.exceptions import AuthorizerUnauthorizedRequest
 from samcli.local.apigw.local_apigw_service import LocalApigwService
 from samcli.local.apigw.route import Route
+from werkzeug.exceptions import HTTPException
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from devstack import logs
@@ -33,6 +37,21 @@ class _Gateway(LocalApigwService):
     ACCESS_DENIED and UNAUTHORIZED gateway responses, and any other authorizer error with
     AUTHORIZER_CONFIGURATION_ERROR. The two methods overridden are the ones the contract test pins.
     """
+
+    def _generate_lambda_event(self, flask_request, route: Route, method: str, endpoint: str) -> dict:
+        """SAM CLI's event, except that a body that is not UTF-8 goes base64-encoded (SAM CLI answers 502)."""
+        try:
+            return super()._generate_lambda_event(flask_request, route, method, endpoint)
+        except UnicodeDecodeError:
+            return construct_v1_event(
+                flask_request=flask_request,
+                port=self.port,
+                binary_types=["*/*"],
+                stage_name=self.api.stage_name,
+                stage_variables=self.api.stage_variables,
+                operation_name=route.operation_name,
+                api_type=route.event_type,
+            )
 
     def _valid_identity_sources(self, request, route) -> bool:
         if not super()._valid_identity_sources(request, route):
@@ -59,15 +78,47 @@ def api_gateway(stacks: list[Stack], runner: InProcessRunner) -> LocalApigwServi
         status, headers, body = responses.get(kind) or DEFAULT_GATEWAY_RESPONSES[kind]
         return Response(body, status, headers=headers, mimetype="application/json")
 
-    service._app.register_error_handler(GatewayResponse, lambda error: answer(str(error)))
-    if "MISSING_AUTHENTICATION_TOKEN" in responses:  # SAM CLI answers 403 "Missing Authentication Token"
-        for code in (404, 405):  # Flask's errors for a path, or a method, with no route
-            service._app.register_error_handler(code, lambda _: answer("MISSING_AUTHENTICATION_TOKEN"))
+    app = service._app
+    app.register_error_handler(GatewayResponse, lambda error: answer(str(error)))
+    for code in (404, 405):  # Flask's errors for a path, or a method, with no route (SAM CLI: its own 403)
+        app.register_error_handler(code, lambda _: answer("MISSING_AUTHENTICATION_TOKEN"))
+    app.register_error_handler(
+        HTTPException,
+        lambda error: Response(json.dumps({"message": error.name}), error.code, mimetype="application/json"),
+    )
+    app.url_map.merge_slashes = False  # /people//1 is no route, as in API Gateway, not a redirect to /people/1
+
+    @app.before_request
+    def only_the_template_methods() -> None:
+        """Flask adds HEAD to every GET route; API Gateway answers a method the resource lacks as no route."""
+        if request.url_rule is not None and service._route_key(request.method, request.endpoint) not in routes:
+            raise GatewayResponse("MISSING_AUTHENTICATION_TOKEN")
+
+    routes = service._dict_of_routes
+    app.wsgi_app = _path_as_sent(app.wsgi_app)
     return service
+
+
+def _path_as_sent(wsgi_app):
+    """Route and build events on the path as the client sent it, still percent-encoded, as API Gateway does.
+
+    werkzeug decodes PATH_INFO; API Gateway REST APIs keep the path, and so `path` and
+    `pathParameters`, percent-encoded (docs/dev.md, Paths): `a%2Fb` is one segment, and the
+    function decodes it once.
+    """
+
+    def app(environ, start_response):
+        raw = environ.get("RAW_URI") or environ.get("REQUEST_URI")
+        if raw:
+            environ["PATH_INFO"] = urlsplit(raw).path if not raw.startswith("/") else raw.partition("?")[0]
+        return wsgi_app(environ, start_response)
+
+    return app
 
 
 # API Gateway's own answers where the template sets no gateway response of that type.
 DEFAULT_GATEWAY_RESPONSES = {
+    "MISSING_AUTHENTICATION_TOKEN": (403, {}, '{"message":"Missing Authentication Token"}'),
     "UNAUTHORIZED": (401, {}, '{"message":"Unauthorized"}'),
     "ACCESS_DENIED": (403, {}, '{"message":"User is not authorized to access this resource"}'),
     "AUTHORIZER_CONFIGURATION_ERROR": (500, {}, '{"message": null}'),

@@ -14,9 +14,10 @@ import time
 import traceback
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from samcli.lib.providers.provider import Stack
 from samcli.lib.providers.sam_function_provider import SamFunctionProvider
@@ -27,6 +28,7 @@ from samcli.local.lambdafn.exceptions import FunctionNotFound
 from devstack import logs
 
 ACCOUNT_ID = "123456789012"
+T = TypeVar("T")
 
 # What API Gateway answers when the function behind a proxy integration fails.
 API_GATEWAY_FUNCTION_ERROR = {
@@ -40,9 +42,20 @@ class AuthorizerFailed(Exception):
     """A Lambda authorizer raised; the message is its error message (API Gateway reads it: docs/auth.md)."""
 
 
+DEFAULT_CONCURRENCY = 32  # execution environments per function (FUNCTION_CONCURRENCY; docs/dev.md)
+_loading = threading.Lock()
+
+
 @dataclass
 class LambdaFunction:
-    """One function of the template; one invocation at a time, like one warm Lambda container."""
+    """One function of the template, run as Lambda runs it: each execution environment serves one
+    invocation at a time, and concurrent invocations get environments of their own, up to
+    `concurrency` (further ones wait for a free environment).
+
+    An environment is a worker thread with its own copy of the function's module (its own resolver,
+    loaded on the environment's first invocation: a cold start) and, the layer's connection being
+    per thread, its own database connection, kept warm between invocations.
+    """
 
     name: str
     code_dir: Path
@@ -51,28 +64,46 @@ class LambdaFunction:
     timeout_seconds: int
     environment: dict[str, str]
     events: dict[str, Any]
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    _handler: Callable[[Any, Any], Any] | None = None
+    concurrency: int = DEFAULT_CONCURRENCY
+    _environments: ThreadPoolExecutor | None = None
+    _loaded: threading.local = field(default_factory=threading.local)
+    _copies: int = 0
+    _handler: Callable[[Any, Any], Any] | None = None  # one handler for every environment (tests' stand-ins)
 
     @property
     def serves_api(self) -> bool:
         return any(event.get("Type") == "Api" for event in self.events.values())
 
+    def run(self, invocation: Callable[[], T]) -> T:
+        """`invocation()` in a free execution environment, started if none is free (up to `concurrency`)."""
+        with _loading:
+            if self._environments is None:
+                self._environments = ThreadPoolExecutor(self.concurrency, thread_name_prefix=self.name)
+        return self._environments.submit(invocation).result()
+
     def handler(self) -> Callable[[Any, Any], Any]:
-        """The handler, loaded on first use (a cold start); a failed load is tried again next time."""
-        if self._handler is None:
+        """This execution environment's handler, loaded on its first use; a failed load is tried again next time."""
+        handler = self._handler or getattr(self._loaded, "handler", None)
+        if handler is None:
             module_file, attribute = self.handler_path.rsplit(".", 1)
-            # Every function's file is app.py: each is loaded under the function's own name.
-            spec = importlib.util.spec_from_file_location(self.name, self.code_dir / f"{module_file}.py")
+            with _loading:
+                # Every function's file is app.py: each copy is loaded under the function's own name.
+                self._copies += 1
+                name = self.name if self._copies == 1 else f"{self.name}#{self._copies}"
+            spec = importlib.util.spec_from_file_location(name, self.code_dir / f"{module_file}.py")
             module = importlib.util.module_from_spec(spec)
-            sys.modules[self.name] = module
+            sys.modules[name] = module
             try:
                 spec.loader.exec_module(module)
-                self._handler = getattr(module, attribute)
             except BaseException:
-                del sys.modules[self.name]
+                del sys.modules[name]
                 raise
-        return self._handler
+            handler = self._loaded.handler = getattr(module, attribute)
+        return handler
+
+    def shutdown(self) -> None:
+        if self._environments is not None:
+            self._environments.shutdown(wait=False, cancel_futures=True)
 
 
 @dataclass
@@ -160,20 +191,33 @@ class InProcessRunner:
         function = self.functions.get(name)
         if function is None:
             raise FunctionNotFound(f"{name} is not a function of the template")
-        with function.lock, logs.running(name):
-            try:
-                context = LambdaContext(function.name, function.memory_mb, function.timeout_seconds, self.region)
-                return function.handler()(event, context)
-            except Exception:
-                traceback.print_exc()
-                raise
+
+        def invocation() -> Any:
+            with logs.running(name):
+                try:
+                    context = LambdaContext(function.name, function.memory_mb, function.timeout_seconds, self.region)
+                    return function.handler()(event, context)
+                except Exception:
+                    traceback.print_exc()
+                    raise
+
+        return function.run(invocation)
 
     def load_all(self) -> None:
         """Load every handler now, so that a broken one shows at startup (it is tried again when invoked)."""
         for name, function in self.functions.items():
-            with function.lock, logs.running(name):
-                try:
-                    function.handler()
-                except Exception:
-                    print(f"cannot load {function.code_dir}/{function.handler_path}:", file=sys.stderr)
-                    traceback.print_exc()
+
+            def load(function: LambdaFunction = function, name: str = name) -> None:
+                with logs.running(name):
+                    try:
+                        function.handler()
+                    except Exception:
+                        print(f"cannot load {function.code_dir}/{function.handler_path}:", file=sys.stderr)
+                        traceback.print_exc()
+
+            function.run(load)
+
+    def stop(self) -> None:
+        """Stop every function's idle execution environments."""
+        for function in self.functions.values():
+            function.shutdown()

@@ -204,17 +204,20 @@ def _is_surrogate(character: str) -> bool:
 def _whole_number(value: Any, field: str, low: int, high: int, errors: list[FieldError]) -> int | None:
     if value is None:
         return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # JSON Schema's integer: 36.0 is 36
     if isinstance(value, bool) or not isinstance(value, (int, str)):
         errors.append(FieldError(field, f"must be a whole number from {low} to {high}"))
         return None
     if isinstance(value, str):
-        value = value.strip()
-        if not value:
+        text = _text(value, field, errors)
+        if text is None:
             return None
-        if not (value.isascii() and value.isdigit() and len(value) <= 12):
-            errors.append(FieldError(field, f"must be a whole number from {low} to {high}, not {value[:20]!r}"))
+        digits = text.lstrip("0") or "0"
+        if not (digits.isascii() and digits.isdigit() and len(digits) <= 12):
+            errors.append(FieldError(field, f"must be a whole number from {low} to {high}, not {text[:20]!r}"))
             return None
-        value = int(value)
+        value = int(digits)
     if not low <= value <= high:
         errors.append(FieldError(field, f"must be a whole number from {low} to {high}, not {value}"))
         return None

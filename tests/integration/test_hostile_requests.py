@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from urllib.parse import quote
 
 import boto3
 import pytest
@@ -238,3 +239,63 @@ def test_a_post_whose_content_type_is_not_json_is_415(empty_db, api, content_typ
 )
 def test_a_post_with_json_or_no_content_type_is_accepted(empty_db, content_type):
     assert post('{"first_name": "Ada"}', content_type).status == 201
+
+
+# Names: every last name POST accepts is found again through its URL-encoded lookup.
+
+NAMES = [
+    "O'Neil",
+    "van Dyke",
+    "Zoë",
+    "Zoe\u0301",  # decomposed: e + combining acute
+    "😀",
+    "100%",
+    "a%41b",  # stored as written; the lookup must decode once, not twice
+    "a%2541b",
+    "hash#tag",
+    "what?",
+    'say "hi"',
+    "back\\slash",
+    "a/b",
+    "+plus",
+    "semi;colon",
+    "日本",
+    "~tilde.dot-dash_",
+]
+
+
+def encoded(name: str) -> str:
+    """The name as a path segment: what a client sends, and what API Gateway passes on (docs/dev.md, Paths)."""
+    return quote(name, safe="")
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_last_name_post_accepts_is_found_by_its_url_encoded_lookup(empty_db, api, name):
+    created = create(api, {"first_name": "Someone", "last_name": name})
+    assert created.status == 201, created.body
+
+    segment = encoded(name)
+    r = api(
+        "ids_by_last_name",
+        "GET",
+        f"/ids/lastname/{segment}",
+        "/ids/lastname/{lastname}",
+        path_params={"lastname": segment},
+    )
+
+    assert r.status == 200, r.body
+    assert r.json["ids"] == [created.json["person"]["id"]]
+    assert r.json["last_name"] == name
+
+
+def test_a_lookup_that_is_not_percent_encoded_utf8_is_400(empty_db, api):
+    r = api(
+        "ids_by_last_name",
+        "GET",
+        "/ids/lastname/Jos%E9",
+        "/ids/lastname/{lastname}",
+        path_params={"lastname": "Jos%E9"},
+    )
+
+    assert r.status == 400
+    assert "lastname" in r.json["message"]

@@ -63,7 +63,7 @@ def test_absent_id_is_left_to_the_database():
     assert person_from_json({"last_name": "Robiner"}, TODAY).id is None
 
 
-@pytest.mark.parametrize("value", [0, -1, 2**31, "abc", "1.5", 1.0, True, "١٢"])
+@pytest.mark.parametrize("value", [0, -1, 2**31, "abc", "1.5", 1.5, 0.0, 1e300, True, "١٢"])
 def test_id_must_be_a_positive_32_bit_integer(value):
     assert "id" in errors_of({"id": value, "first_name": "A"})
 

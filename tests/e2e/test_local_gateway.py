@@ -1,0 +1,143 @@
+"""The local gateway answers as API Gateway does: paths as sent, JSON for every error, concurrent invocations.
+
+Over HTTP against `python -m devstack` (tests/e2e/local_stack.py), for what the handler tests
+with AWS-shaped events cannot show: the events the local gateway builds.
+"""
+
+from __future__ import annotations
+
+import http.client
+import re
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import quote
+
+import pytest
+
+from devstack.functions import InProcessRunner, LambdaFunction
+from tests.e2e.local_stack import running_stack
+
+pytestmark = pytest.mark.e2e
+
+NAMES = ["O'Neil", "Zoe\u0301", "😀", "100%", "a%41b", "hash#tag", "what?", 'say "hi"', "back\\slash", "a/b", "日本"]
+
+
+@pytest.fixture(scope="module")
+def stack():
+    with running_stack() as running:
+        yield running
+
+
+def raw_request(stack, method: str, path: str, body: bytes | None = None, headers: dict | None = None):
+    """A request with the path exactly as given (urllib would re-encode it)."""
+    connection = http.client.HTTPConnection("127.0.0.1", stack.api_port, timeout=10)
+    try:
+        connection.request(method, path, body=body, headers=headers or {})
+        response = connection.getresponse()
+        return response.status, response.getheader("Content-Type"), response.read()
+    finally:
+        connection.close()
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_a_stored_last_name_is_found_through_its_url_encoded_path(stack, name):
+    token = {"Authorization": f"Bearer {stack.token()}"}
+    created = stack.request("POST", "/people", {"first_name": "Round", "last_name": name}, token)
+    assert created.status == 201, created.body
+
+    upper = quote(name, safe="")
+    for segment in (upper, re.sub("%[0-9A-F]{2}", lambda escape: escape.group().lower(), upper)):
+        found = stack.request("GET", f"/ids/lastname/{segment}")
+        assert found.status == 200, (segment, found.body)
+        assert created.json["person"]["id"] in found.json["ids"]
+        assert found.json["last_name"] == name
+
+
+@pytest.mark.parametrize(
+    "method,path",
+    [
+        ("HEAD", "/ping"),
+        ("HEAD", "/people"),
+        ("OPTIONS", "/people"),
+        ("PUT", "/ping"),
+        ("TRACE", "/ping"),
+        ("GET", "/people//1"),
+        ("GET", "/%00"),
+        ("GET", "/people/%2e%2e/ping"),
+        ("GET", "/ids/lastname/"),
+    ],
+)
+def test_a_method_or_path_with_no_route_is_a_json_404_never_html_or_5xx(stack, method, path):
+    status, content_type, body = raw_request(stack, method, path)
+
+    assert (status, content_type) == (404, "application/json"), body
+    if method != "HEAD":
+        assert b"<" not in body
+
+
+def test_a_body_that_is_not_utf8_is_a_400(stack):
+    token = {"Authorization": f"Bearer {stack.token()}", "Content-Type": "application/json"}
+
+    status, _, body = raw_request(stack, "POST", "/people", b'{"first_name": "Jos\xe9"}', token)
+
+    assert status == 400, body
+
+
+def test_an_id_that_is_not_decimal_digits_is_400(stack):
+    for path in ("/people/1.0", "/people/+1", "/people/%201", "/people/1%2F2"):
+        status, _, body = raw_request(stack, "GET", path)
+        assert status == 400, (path, body)
+
+
+def test_200_concurrent_requests_to_one_function_are_all_answered(stack):
+    def people_by_age(_):
+        return stack.request("GET", "/people/age?limit=5", timeout=60).status
+
+    with ThreadPoolExecutor(200) as clients:
+        statuses = list(clients.map(people_by_age, range(200)))
+
+    assert statuses == [200] * 200
+
+
+def stand_in(concurrency: int, handler) -> InProcessRunner:
+    function = LambdaFunction(
+        "F",
+        code_dir=None,
+        handler_path="app.h",
+        memory_mb=128,
+        timeout_seconds=3,
+        environment={},
+        events={},
+        concurrency=concurrency,
+    )
+    function._handler = handler
+    return InProcessRunner({"F": function}, "us-east-1")
+
+
+def test_invocations_of_one_function_run_at_once_up_to_its_cap():
+    # Given a function whose invocations each wait until 8 of them run at once
+    together = threading.Barrier(8, timeout=10)
+    runner = stand_in(8, lambda event, context: together.wait() >= 0)
+
+    # When 8 invocations come at once, they are all running together (serialised, the barrier would break)
+    with ThreadPoolExecutor(8) as callers:
+        assert all(callers.map(lambda i: runner.call("F", {}), range(8)))
+
+    # And with a cap of 3, at most 3 run at once
+    running, most, lock = 0, 0, threading.Lock()
+
+    def counted(event, context):
+        nonlocal running, most
+        with lock:
+            running += 1
+            most = max(most, running)
+        threading.Event().wait(0.05)
+        with lock:
+            running -= 1
+
+    capped = stand_in(3, counted)
+    with ThreadPoolExecutor(12) as callers:
+        list(callers.map(lambda i: capped.call("F", {}), range(12)))
+    assert most == 3
+    runner.stop()
+    capped.stop()
