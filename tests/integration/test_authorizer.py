@@ -24,7 +24,7 @@ API = "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/v1"
 WRITER, IMPORT_READER = "people-writers", "import-readers"
 assert set(GROUPS) == {WRITER, IMPORT_READER}
 
-# Every route of template.yaml with a concrete path (tests/unit/test_routes_match.py holds this list to it).
+# Every secured route of template.yaml, with a concrete path (the last test holds this list to the template).
 READS = [("GET", "/people"), ("GET", "/people/age"), ("GET", "/people/7"), ("GET", "/ids/lastname/O'Neil")]
 WRITES = [("POST", "/people"), ("PATCH", "/people/7"), ("DELETE", "/people/7")]
 IMPORT_READS = [("GET", "/imports"), ("GET", "/imports/3")]
@@ -288,3 +288,13 @@ def test_ping_is_open_to_anyone_and_only_ping():
 def test_the_sample_event_is_refused_as_unauthorized(token_issuer):
     with pytest.raises(Exception, match="^Unauthorized$"):
         invoke("authorizer", load_event("authorizer"))
+
+
+def test_the_routes_above_are_every_secured_route_of_the_template():
+    from tests.unit.test_routes_match import ROOT, template_access
+
+    secured = {route for route, kind in template_access(ROOT).items() if kind != "open"}
+
+    for method, path in secured:
+        pattern = path.replace("{}", "*")
+        assert any(m == method and fnmatchcase(p, pattern) for m, p in EVERY_SECURED_ROUTE), (method, path)
