@@ -40,8 +40,12 @@ class DeadlinePassed(TimeoutError):
 
 @dataclass
 class Tally:
-    """What reading the file found: rows read, rows rejected by the rules, and the first row errors."""
+    """What reading the file found: bytes and rows read, rows rejected by the rules, and the first row errors.
 
+    Updated as the file is read (by the import's feeder thread), so that its progress can be reported.
+    """
+
+    bytes_read: int = 0
     rows_read: int = 0
     rows_rejected: int = 0
     errors: list[dict[str, Any]] = field(default_factory=list)
@@ -62,7 +66,7 @@ def read_people(
     `time.monotonic()` passes `deadline`.
     """
     csv.field_size_limit(MAX_FIELD_CHARS)
-    checked = _CheckedBytes(body, max_bytes)
+    checked = _CheckedBytes(body, max_bytes, tally)
     text = io.TextIOWrapper(io.BufferedReader(checked, READ_CHUNK_BYTES), encoding="utf-8-sig", newline="")
     reader = csv.reader(text)
     header = _next_row(reader, checked)
@@ -133,8 +137,9 @@ class _CheckedBytes(io.RawIOBase):
     Checking here, chunk by chunk, gives the exact line and byte of the problem.
     """
 
-    def __init__(self, body: Readable, max_bytes: int):
+    def __init__(self, body: Readable, max_bytes: int, tally: Tally):
         self._body = body
+        self._tally = tally
         self._max_bytes = max_bytes
         self._decoder = codecs.getincrementaldecoder("utf-8")()
         self._offset = 0
@@ -169,6 +174,7 @@ class _CheckedBytes(io.RawIOBase):
             raise FileRejected(f"{where}: byte 0x{data[error.start]:02x} is not UTF-8 text") from None
         self._lines += chunk.count(b"\n")
         self._offset += len(chunk)
+        self._tally.bytes_read = self._offset
 
     def _where(self, data: bytes, index: int, data_offset: int) -> str:
         line = self._lines + data.count(b"\n", 0, index) + 1

@@ -53,6 +53,8 @@ class ImportRecord:
     errors: list[dict[str, Any]] = field(default_factory=list)  # the first row errors: line, field, message
     attempts: int = 0
     report_key: str | None = None
+    bytes_read: int = 0  # of the object's size: how far the latest attempt read
+    progress_at: datetime | None = None  # when the latest attempt last wrote its progress (or ended)
     created_at: datetime | None = None
     started_at: datetime | None = None
     finished_at: datetime | None = None
@@ -69,6 +71,7 @@ class ImportRecord:
             "status": self.status,
             "message": self.message,
             "rows": self.rows.as_json(),
+            "progress": self.progress_json(),
             "attempts": self.attempts,
             "report_key": self.report_key,
             "timings": {
@@ -81,6 +84,22 @@ class ImportRecord:
         if with_errors:
             body["errors"] = self.errors
         return body
+
+    def progress_json(self) -> dict[str, Any]:
+        """How far the latest attempt got: bytes, share of the file, rate and (while running) time left."""
+        size, done = self.object.size, self.bytes_read
+        until = self.finished_at or self.progress_at
+        seconds = (until - self.started_at).total_seconds() if until and self.started_at else None
+        seconds_left = None
+        if self.status == RUNNING and seconds and done:
+            seconds_left = round(seconds * max(size - done, 0) / done, 1)
+        return {
+            "bytes_read": done,
+            "percent": round(min(100.0, 100 * done / size), 1) if size else None,
+            "rows_per_second": round(self.rows.read / seconds) if seconds else None,
+            "seconds_left": seconds_left,
+            "updated_at": _iso(self.progress_at),
+        }
 
 
 def _iso(moment: datetime | None) -> str | None:

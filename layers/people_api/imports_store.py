@@ -19,7 +19,8 @@ from people_api.person import MAX_ID
 MAX_MESSAGE_CHARS = 1000
 _RECORD_COLUMNS = (
     "id, bucket, object_key, etag, version_id, size_bytes, status, message, rows_read, rows_inserted,"
-    " rows_duplicate, rows_rejected, row_errors, attempts, report_key, created_at, started_at, finished_at"
+    " rows_duplicate, rows_rejected, row_errors, attempts, report_key, bytes_read, progress_at,"
+    " created_at, started_at, finished_at"
 )
 
 
@@ -52,8 +53,9 @@ def start(conn: pymysql.Connection, import_id: int) -> ImportRecord:
     """Mark the import running (one more attempt); the record as it now is."""
     with conn.cursor() as cur:
         cur.execute(
-            "UPDATE imports SET status = %s, attempts = attempts + 1, started_at = UTC_TIMESTAMP(3), finished_at = NULL"
-            " WHERE id = %s",
+            "UPDATE imports SET status = %s, attempts = attempts + 1, started_at = UTC_TIMESTAMP(3),"
+            " finished_at = NULL, rows_read = 0, rows_inserted = 0, rows_duplicate = 0, rows_rejected = 0,"
+            " bytes_read = 0, progress_at = NULL WHERE id = %s",
             (RUNNING, import_id),
         )
     return import_by_id(import_id, conn)
@@ -67,7 +69,8 @@ def finish(conn: pymysql.Connection, ended: ImportRecord) -> None:
     with conn.cursor() as cur:
         cur.execute(
             "UPDATE imports SET status = %s, message = %s, rows_read = %s, rows_inserted = %s, rows_duplicate = %s,"
-            " rows_rejected = %s, row_errors = %s, report_key = %s, finished_at = UTC_TIMESTAMP(3) WHERE id = %s",
+            " rows_rejected = %s, row_errors = %s, report_key = %s, bytes_read = %s,"
+            " progress_at = UTC_TIMESTAMP(3), finished_at = UTC_TIMESTAMP(3) WHERE id = %s",
             (
                 ended.status,
                 message,
@@ -77,9 +80,32 @@ def finish(conn: pymysql.Connection, ended: ImportRecord) -> None:
                 rows.rejected,
                 json.dumps(ended.errors, ensure_ascii=False),
                 ended.report_key,
+                ended.bytes_read,
                 ended.id,
             ),
         )
+
+
+def record_progress(conn: pymysql.Connection, import_id: int, rows: RowCounts, bytes_read: int) -> None:
+    """How far a running import got, in autocommit on a connection other than the import's (whose
+    transaction would hide it until the end); an import that ended meanwhile keeps its final figures."""
+    with conn.cursor() as cur:
+        cur.execute(
+            "UPDATE imports SET rows_read = %s, rows_inserted = %s, rows_duplicate = %s, rows_rejected = %s,"
+            " bytes_read = %s, progress_at = UTC_TIMESTAMP(3) WHERE id = %s AND status = %s",
+            (rows.read, rows.inserted, rows.duplicate, rows.rejected, bytes_read, import_id, RUNNING),
+        )
+
+
+def import_of(obj: ObjectRef) -> ImportRecord | None:
+    """The record of this object's content (bucket, key, ETag), or None before its first event claimed it."""
+    with db.cursor() as cur:
+        cur.execute(
+            f"SELECT {_RECORD_COLUMNS} FROM imports WHERE bucket = %s AND object_key_hash = %s AND etag = %s",
+            (obj.bucket, obj.key_hash, obj.etag),
+        )
+        row = cur.fetchone()
+    return None if row is None else _record(row)
 
 
 def import_by_id(import_id: int, conn: pymysql.Connection | None = None) -> ImportRecord | None:
@@ -102,7 +128,7 @@ def imports_newest_first(limit: int, cursor: str | None = None) -> Page:
 
 def _record(row: tuple) -> ImportRecord:
     (import_id, bucket, key, etag, version_id, size, status, message, read, inserted, duplicate, rejected) = row[:12]
-    row_errors, attempts, report_key, created_at, started_at, finished_at = row[12:]
+    row_errors, attempts, report_key, bytes_read, progress_at, created_at, started_at, finished_at = row[12:]
     return ImportRecord(
         id=import_id,
         object=ObjectRef(bucket, key, etag, version_id, size),
@@ -112,6 +138,8 @@ def _record(row: tuple) -> ImportRecord:
         errors=json.loads(row_errors) if row_errors else [],
         attempts=attempts,
         report_key=report_key,
+        bytes_read=bytes_read,
+        progress_at=progress_at,
         created_at=created_at,
         started_at=started_at,
         finished_at=finished_at,

@@ -78,6 +78,13 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
             ADD COLUMN updated_at DATETIME(6) NOT NULL DEFAULT (UTC_TIMESTAMP(6))
         """,
     ),
+    5: (
+        """
+        ALTER TABLE imports
+            ADD COLUMN bytes_read BIGINT NOT NULL DEFAULT 0 AFTER rows_rejected,
+            ADD COLUMN progress_at DATETIME(3) NULL AFTER bytes_read
+        """,
+    ),
 }
 
 _LOCK_NAME = "people_api.migrations"

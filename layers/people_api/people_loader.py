@@ -43,6 +43,10 @@ _MAX_WARNINGS = 65535  # the most MySQL and MariaDB keep; more than a statement'
 _DUPLICATE_KEY = re.compile(r"Duplicate entry '(-?[0-9]+)' for key '(?:[^'.]+\.)?([^']+)'")
 
 
+def _nothing(_inserted: int, _duplicate: int) -> None:
+    """`load_people`'s `stored` when nobody follows the load."""
+
+
 @dataclass(frozen=True)
 class Loaded:
     inserted: int
@@ -50,15 +54,20 @@ class Loaded:
     method: str
 
 
-def load_people(cur: Cursor, people: Iterable[NewPerson], method: str = "auto") -> Loaded:
-    """Insert people in file order on `cur`; an id already taken is a duplicate. `method`: auto, load_data or insert."""
+def load_people(
+    cur: Cursor, people: Iterable[NewPerson], method: str = "auto", stored: Callable[[int, int], None] = _nothing
+) -> Loaded:
+    """Insert people in file order on `cur`; an id already taken is a duplicate. `method`: auto, load_data or insert.
+
+    `stored(inserted, duplicate)` is told the totals so far after each statement.
+    """
     cur.execute("SET SESSION max_error_count = %s", (_MAX_WARNINGS,))  # every refused row of a statement
     if method == "auto":
         method = LOAD_DATA if local_infile_allowed(cur) else INSERT
     if method == LOAD_DATA:
-        return _load_data(cur, people)
+        return _load_data(cur, people, stored)
     if method == INSERT:
-        return _insert_statements(cur, people)
+        return _insert_statements(cur, people, stored)
     raise ValueError(f"unknown load method {method!r}")
 
 
@@ -69,7 +78,7 @@ def local_infile_allowed(cur: Cursor) -> bool:
     return bool(cur.fetchone()[0])
 
 
-def _load_data(cur: Cursor, people: Iterable[NewPerson]) -> Loaded:
+def _load_data(cur: Cursor, people: Iterable[NewPerson], stored: Callable[[int, int], None]) -> Loaded:
     """One LOAD DATA statement per chunk of LOAD_DATA_CHUNK_ROWS, each reading a pipe the feeder fills.
 
     Chunks, not one statement: with innodb_autoinc_lock_mode=1 (MariaDB's default) a LOAD DATA
@@ -92,10 +101,11 @@ def _load_data(cur: Cursor, people: Iterable[NewPerson]) -> Loaded:
             _check_refusals(cur, chunk.rows - added, chunk.chosen_ids)
             inserted += added
             duplicate += chunk.rows - added
+            stored(inserted, duplicate)
     return Loaded(inserted, duplicate, LOAD_DATA)
 
 
-def _insert_statements(cur: Cursor, people: Iterable[NewPerson]) -> Loaded:
+def _insert_statements(cur: Cursor, people: Iterable[NewPerson], stored: Callable[[int, int], None]) -> Loaded:
     inserted = duplicate = 0
     with feeding(_insert_batches(people, cur.mogrify)) as batches:
         for sql, rows, chosen_ids in batches:
@@ -103,6 +113,7 @@ def _insert_statements(cur: Cursor, people: Iterable[NewPerson]) -> Loaded:
             _check_refusals(cur, rows - added, chosen_ids)
             inserted += added
             duplicate += rows - added
+            stored(inserted, duplicate)
     return Loaded(inserted, duplicate, INSERT)
 
 

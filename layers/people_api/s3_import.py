@@ -25,7 +25,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes import S3Event
 from botocore.exceptions import ClientError
 
-from people_api import db, imports_store, people_loader
+from people_api import db, import_progress, imports_store, people_loader
 from people_api.config import Settings
 from people_api.csv_reader import FileRejected, Tally, read_people
 from people_api.import_record import FAILED, FINISHED, REJECTED, SUCCEEDED, ImportRecord, ObjectRef, RowCounts
@@ -113,7 +113,8 @@ def _run(conn, s3, record: ImportRecord, settings: Settings, deadline: float) ->
             # A generator: people_loader consumes it in its feeder thread, which so fills `tally` too.
             people = read_people(body, utc_today(), tally, max_bytes=settings.max_import_bytes, deadline=deadline)
             with db.transaction(conn) as cur:
-                loaded = people_loader.load_people(cur, people, settings.import_load_method)
+                with import_progress.reporting(record.id, tally) as progress:
+                    loaded = people_loader.load_people(cur, people, settings.import_load_method, progress.stored)
                 ended = _ended(record, SUCCEEDED, None, tally, loaded)
                 imports_store.finish(conn, ended)
     except FileRejected as rejected:
@@ -125,7 +126,7 @@ def _run(conn, s3, record: ImportRecord, settings: Settings, deadline: float) ->
         raise
     report = _report(ended, started_at, clock, loaded.method if loaded else None)
     _put_report(s3, obj.bucket, ended.report_key, report)
-    _count(ended)
+    _count(ended, report["timings"]["seconds"])
     logger.info(
         "import finished",
         extra={"import_id": ended.id, "status": ended.status, "reason": ended.message, "rows": report["rows"]},
@@ -167,12 +168,14 @@ def _ended(record: ImportRecord, status: str, message: str | None, tally: Tally,
         ),
         errors=tally.errors,
         report_key=report_key(record.object, record.id, status),
+        bytes_read=tally.bytes_read,
     )
 
 
 def _record_failure(conn, s3, ended: ImportRecord, started_at: datetime, clock: float) -> None:
     """Record and report a failure as far as the database and S3 still allow; the failure itself is raised."""
     metrics.add_metric(name="ImportsFailed", unit=MetricUnit.Count, value=1)
+    _time(ended, time.monotonic() - clock)
     try:
         imports_store.finish(conn, ended)
     except Exception:
@@ -233,8 +236,18 @@ def _put_report(s3, bucket: str, key: str, report: dict[str, Any]) -> None:
     s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType="application/json")
 
 
-def _count(ended: ImportRecord) -> None:
+def _count(ended: ImportRecord, seconds: float) -> None:
     name = "ImportsSucceeded" if ended.status == SUCCEEDED else "ImportsRejected"
     metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
+    _time(ended, seconds)
     metrics.add_metric(name="PeopleImported", unit=MetricUnit.Count, value=ended.rows.inserted)
     metrics.add_metric(name="ImportRowsRejected", unit=MetricUnit.Count, value=ended.rows.rejected)
+
+
+def _time(ended: ImportRecord, seconds: float) -> None:
+    """How long the import ran and how fast it read rows, whatever its outcome."""
+    metrics.add_metric(name="ImportDuration", unit=MetricUnit.Seconds, value=round(seconds, 3))
+    if seconds > 0:
+        metrics.add_metric(
+            name="ImportRowsPerSecond", unit=MetricUnit.CountPerSecond, value=round(ended.rows.read / seconds)
+        )

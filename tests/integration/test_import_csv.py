@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import threading
+import time
 from dataclasses import dataclass
 from datetime import date
 from urllib.parse import quote_plus
@@ -628,3 +629,96 @@ def test_the_import_sets_created_at_and_updated_at(bucket, method, api):
     with db.cursor() as cur:
         cur.execute("SELECT MIN(TIMESTAMPDIFF(SECOND, created_at, UTC_TIMESTAMP())) FROM people")
         assert 0 <= cur.fetchone()[0] < 60  # UTC, just now
+
+
+# Progress while a file loads
+
+
+class _SlowBody:
+    """An S3 body that hands out 16 KiB every 0.1 s (a slow network), and drops after `good_bytes` if given."""
+
+    def __init__(self, body, good_bytes: int | None = None):
+        self._body, self._left = body, good_bytes
+
+    def read(self, amt: int) -> bytes:
+        time.sleep(0.1)
+        if self._left is not None and self._left <= 0:
+            raise ConnectionResetError("connection reset by peer (injected)")
+        chunk = self._body.read(min(amt, 16 * 1024, self._left if self._left is not None else amt))
+        if self._left is not None:
+            self._left -= len(chunk)
+        return chunk
+
+    def close(self) -> None:
+        self._body.close()
+
+
+def _import_while_watching(api, event: dict) -> tuple[list[dict], list]:
+    """Run the import in a thread; poll GET /imports/{id} until it ends. The records seen while it ran, and
+    the import's outcome (its reports, or the exception it raised)."""
+    outcome: list = []
+
+    def run() -> None:
+        try:
+            outcome.append(import_event(event))
+        except Exception as error:
+            outcome.append(error)
+        finally:
+            db.close()  # this thread's own connection
+
+    importer = threading.Thread(target=run)
+    importer.start()
+    seen = []
+    while importer.is_alive():
+        listed = api("list_imports", "GET", "/imports", "/imports").json["imports"]
+        if listed:
+            import_id = str(listed[0]["id"])
+            record = api("get_import", "GET", f"/imports/{import_id}", "/imports/{id}", path_params={"id": import_id})
+            if record.json["status"] == "running":
+                seen.append(record.json)
+        time.sleep(0.2)
+    importer.join()
+    return seen, outcome
+
+
+def test_a_slow_import_shows_its_progress_while_it_runs_then_its_final_figures(bucket, method, api, monkeypatch):
+    # Given a file of 20,000 rows whose stream takes about 4 s
+    data = generated_csv(20_000)
+    event = bucket.put("slow.csv", data)
+    real_open = s3_import._open
+    monkeypatch.setattr(s3_import, "_open", lambda s3, obj: _SlowBody(real_open(s3, obj)))
+
+    # When it is imported while a client polls GET /imports/{id}
+    seen, outcome = _import_while_watching(api, event)
+
+    # Then the running record shows rows and bytes growing, with a share of the file, a rate and time left
+    progress = [(r["rows"]["read"], r["progress"]["bytes_read"]) for r in seen if r["progress"]["updated_at"]]
+    assert len(set(progress)) >= 2, seen
+    assert progress == sorted(progress) and progress[0] < progress[-1]
+    moving = [r for r in seen if r["progress"]["bytes_read"]][-1]
+    assert 0 < moving["progress"]["percent"] < 100 and moving["progress"]["rows_per_second"] > 0
+    assert moving["progress"]["seconds_left"] > 0 and moving["rows"]["read"] < 20_000
+    # ... and once it ended, its final figures
+    [[report]] = outcome
+    final = api("get_import", "GET", f"/imports/{report['import_id']}", "/imports/{id}", path_params={"id": "1"}).json
+    assert final["status"] == "succeeded" and final["rows"] == report["rows"]
+    assert final["progress"]["bytes_read"] == len(data) and final["progress"]["percent"] == 100
+    assert final["progress"]["seconds_left"] is None
+
+
+def test_a_failure_midway_keeps_the_progress_reached_and_no_rows(bucket, method, api, monkeypatch):
+    data = generated_csv(20_000)
+    event = bucket.put("slow.csv", data)
+    real_open = s3_import._open
+    monkeypatch.setattr(s3_import, "_open", lambda s3, obj: _SlowBody(real_open(s3, obj), len(data) * 2 // 3))
+
+    seen, outcome = _import_while_watching(api, event)
+
+    assert isinstance(outcome[0], s3_import.ImportFailed)
+    if method == "insert":  # 5,000-row statements: stored (not committed) as they go, and shown so
+        assert any(r["rows"]["inserted"] for r in seen), seen
+    assert people_count() == 0
+    (record,) = api("list_imports", "GET", "/imports", "/imports").json["imports"]
+    assert record["status"] == "failed" and record["rows"]["inserted"] == 0
+    assert 0 < record["rows"]["read"] < 20_000
+    assert 0 < record["progress"]["bytes_read"] < len(data) and 0 < record["progress"]["percent"] < 100
