@@ -7,7 +7,7 @@ export SAM_CLI_TELEMETRY := 0
 
 CHECKOV_VENV := .venv-checkov
 
-.PHONY: dev token test lint checkov build check migrate bench deploy clean
+.PHONY: dev token put test lint checkov build check migrate bench deploy clean
 
 $(VENV)/.installed: requirements-dev.txt layers/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,9 @@ dev: $(VENV)/.installed  ## the whole stack on this machine: API, S3 bucket with
 
 token: $(VENV)/.installed  ## one access token for the stack `make dev` runs (same S3_PORT), allowed everything
 	@PYTHONPATH=layers $(BIN)/python -m devstack.issuer
+
+put: $(VENV)/.installed  ## upload FILE=path.csv into the running `make dev` bucket and wait for its import
+	@PYTHONPATH=layers $(BIN)/python -m devstack.put $(FILE)
 
 test: $(VENV)/.installed  ## every test, against the local MariaDB/MySQL (a throwaway database)
 	$(BIN)/pytest

@@ -12,6 +12,7 @@ throwaway database times, each into an identical empty people table:
 The import's peak memory (the process's max RSS, what Lambda reports) is measured on the first
 100,000 rows and on the whole file.
 Run: .venv/bin/python bench/import_benchmark.py [--rows N]   (DB_* say which server; default local)
+     .venv/bin/python bench/import_benchmark.py --rows N --write big.csv   (only the file, e.g. for `make put`)
 """
 
 from __future__ import annotations
@@ -189,9 +190,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
+    parser.add_argument("--write", type=Path, metavar="FILE", help="only write the generated file (to import by hand)")
     args = parser.parse_args()
     if args.child:
         child(args.child[0], int(args.child[1]), args.child[2])
+        return
+    if args.write:
+        generate(args.write, args.rows)
+        print(f"{args.write}: {args.rows:,} people, {args.write.stat().st_size / 1e6:.1f} MB")
         return
 
     import logging

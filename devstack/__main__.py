@@ -185,7 +185,7 @@ def _banner(settings: Settings, database, seconds: float) -> None:
         "  token     make token   (prints an access token of the local issuer, allowed everything; 1 hour)",
         f'  write     curl -H "Authorization: Bearer $(make -s token)" -d \'{{"first_name": "Ada", '
         f'"last_name": "Lovelace", "age": 36}}\' {api_url}/people',
-        f"  import    aws --endpoint-url {s3_url} s3 cp my.csv s3://{settings.bucket}/   (any AWS credentials do)",
+        f"  import    make put FILE=my.csv   (or any S3 client on {s3_url}; any credentials do)",
         f'            then curl -H "Authorization: Bearer $(make -s token)" {api_url}/imports',
     ):
         logs.say(line)

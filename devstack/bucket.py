@@ -16,7 +16,7 @@ from urllib.parse import unquote_plus
 import boto3
 from moto.server import ThreadedMotoServer
 
-from devstack import logs
+from devstack import logs, progress
 from devstack.functions import InProcessRunner, LambdaFunction
 
 POLL_SECONDS = 1  # SQS long-poll wait: also how long stopping waits for the poller
@@ -114,7 +114,8 @@ class ImportBucket:
         for key in keys:
             logs.say(f"s3://{self.bucket}/{key} created -> {self.function_name}", source="s3")
         try:
-            result = self.runner.call(self.function_name, event)
+            with progress.watching(progress.objects_in(event), self.function_name):
+                result = self.runner.call(self.function_name, event)
             logs.say(f"{self.function_name} returned {_shortened(json.dumps(result))}", source="s3")
         except Exception:
             # Not retried here; AWS retries twice (the template's EventInvokeConfig), then parks the event.

@@ -14,6 +14,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TextIO
 
+from rich.console import Console
+from rich.file_proxy import FileProxy
+
 _running = threading.local()
 _write_lock = threading.Lock()
 _prefix_width = len("devstack")
@@ -31,7 +34,7 @@ class PrefixedStream:
         *lines, self._partial.text = pending.split("\n")
         if lines:
             name = getattr(_running, "name", None)
-            prefix = f"{name:<{_prefix_width}} | " if name else ""
+            prefix = prefix_of(name) if name else ""
             with _write_lock:
                 self.target.write("".join(f"{prefix}{line}\n" for line in lines))
                 self.target.flush()
@@ -62,6 +65,30 @@ def install() -> None:
         sys.stderr = PrefixedStream(sys.stderr)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # access lines: the API's own, none for moto's polls
+
+
+def prefix_of(name: str) -> str:
+    """What starts each line of this function (or part of devstack)."""
+    return f"{name:<{_prefix_width}} | "
+
+
+def terminal() -> TextIO:
+    """Where the lines end up: the stdout devstack found, under its PrefixedStream."""
+    return sys.stdout.target if isinstance(sys.stdout, PrefixedStream) else sys.stdout
+
+
+@contextmanager
+def above(console: Console) -> Iterator[None]:
+    """While a rich live display runs on `console`, every other line is printed above it, not through it."""
+    streams = [stream for stream in (sys.stdout, sys.stderr) if isinstance(stream, PrefixedStream)]
+    targets = [stream.target for stream in streams]
+    for stream in streams:
+        stream.target = FileProxy(console, stream.target)
+    try:
+        yield
+    finally:
+        for stream, target in zip(streams, targets, strict=True):
+            stream.target = target
 
 
 def align(names: list[str]) -> None:

@@ -1,0 +1,86 @@
+"""`make put FILE=...`: upload a CSV into the bucket of a running `make dev`, then wait for its import to end.
+
+Needs nothing but the project's own dependencies (no AWS CLI). Where it goes is what `make dev` uses:
+API_PORT, S3_PORT and BUCKET, with the same defaults. The import is followed through the API
+(`GET /imports`, with a token of the local issuer, as `make token` gets), as any client would;
+Ctrl-C stops waiting, not the import.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import boto3
+
+from devstack import issuer
+from devstack.__main__ import REGION, Settings
+
+START_TIMEOUT_SECONDS = 30
+POLL_SECONDS = 1
+ANNOUNCE_AFTER_SECONDS = 2  # a small file is done by then: its output is the upload and the outcome
+FINISHED = {"succeeded", "rejected", "failed"}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("file", type=Path, help="the CSV file to upload")
+    parser.add_argument("--key", help="its key in the bucket (default: the file's name)")
+    args = parser.parse_args()
+    settings = Settings.from_environ()
+    key = args.key or args.file.name
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=f"http://{settings.host}:{settings.s3_port}",
+        region_name="us-east-1",
+        aws_access_key_id="devstack",  # moto takes any credentials
+        aws_secret_access_key="devstack",
+    )
+    etag = s3.put_object(Bucket=settings.bucket, Key=key, Body=args.file.read_bytes())["ETag"].strip('"')
+    print(f"upload: {args.file} to s3://{settings.bucket}/{key}", flush=True)
+    token = issuer.access_token(f"http://{settings.host}:{settings.s3_port}", REGION)  # GET /imports wants one
+    record = _wait_for_import(f"http://{settings.host}:{settings.api_port}", key, etag, token)
+    if record is None:
+        print(f"no import of {key} started within {START_TIMEOUT_SECONDS} s: is `make dev` running?", file=sys.stderr)
+        return 1
+    rows = record["rows"]
+    print(
+        f"import {record['id']}: {record['status']}, {rows['read']} rows read, {rows['inserted']} inserted,"
+        f" {rows['duplicate']} duplicate, {rows['rejected']} rejected"
+        + (f" ({record['message']})" if record["message"] else "")
+    )
+    return 0 if record["status"] == "succeeded" else 1
+
+
+def _wait_for_import(api: str, key: str, etag: str, token: str) -> dict | None:
+    """The import record of this content once it ended; None if none started in time."""
+    started = time.monotonic()
+    deadline, announced, record = started + START_TIMEOUT_SECONDS, False, None
+    while True:
+        if record is None:
+            listed = _get(f"{api}/imports?limit=20", token)["imports"]
+            record = next((r for r in listed if r["key"] == key and r["etag"] == etag), None)
+        else:
+            record = _get(f"{api}/imports/{record['id']}", token)
+        if record is not None and record["status"] in FINISHED:
+            return record
+        if record is not None and not announced and time.monotonic() - started > ANNOUNCE_AFTER_SECONDS:
+            print(f"import {record['id']} is {record['status']}: follow it at {api}/imports/{record['id']}", flush=True)
+            announced = True
+        if record is None and time.monotonic() > deadline:
+            return None
+        time.sleep(POLL_SECONDS)
+
+
+def _get(url: str, token: str) -> dict:
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})
+    with urllib.request.urlopen(request) as response:
+        return json.load(response)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
