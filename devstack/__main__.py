@@ -183,7 +183,8 @@ def _banner(settings: Settings, database, seconds: float) -> None:
         f"  MySQL     {database.user}@{database.host}:{database.port}, database {database.database}",
         f"  try       curl {api_url}/people/age",
         "  token     make token   (prints an access token of the local issuer, allowed everything; 1 hour)",
-        f'  write     curl -H "Authorization: Bearer $(make -s token)" -d \'{{"first_name": "Ada", '
+        f'  write     curl -H "Authorization: Bearer $(make -s token)" -H "Content-Type: application/json"'
+        f' -d \'{{"first_name": "Ada", '
         f'"last_name": "Lovelace", "age": 36}}\' {api_url}/people',
         f"  import    make put FILE=my.csv   (or any S3 client on {s3_url}; any credentials do)",
         f'            then curl -H "Authorization: Bearer $(make -s token)" {api_url}/imports',
