@@ -33,6 +33,7 @@ from people_api.observability import logger, metrics
 from people_api.person import utc_today
 
 REPORTS_PREFIX = "reports/"
+CSV_SUFFIX = ".csv"
 DEADLINE_MARGIN_SECONDS = 20
 ALREADY_IMPORTED = "already_imported"
 _OBJECT_GONE = {"NoSuchKey", "NoSuchVersion", "PreconditionFailed", "404", "412"}
@@ -108,6 +109,7 @@ def _run(conn, s3, record: ImportRecord, settings: Settings, deadline: float) ->
     tally = Tally()
     loaded = None
     try:
+        _check_name(obj)
         _check_size(obj, settings.max_import_bytes)
         with closing(_open(s3, obj)) as body:
             # A generator: people_loader consumes it in its feeder thread, which so fills `tally` too.
@@ -132,6 +134,11 @@ def _run(conn, s3, record: ImportRecord, settings: Settings, deadline: float) ->
         extra={"import_id": ended.id, "status": ended.status, "reason": ended.message, "rows": report["rows"]},
     )
     return report
+
+
+def _check_name(obj: ObjectRef) -> None:
+    if not obj.key.lower().endswith(CSV_SUFFIX):
+        raise FileRejected(f"only keys ending in {CSV_SUFFIX}, in any case, are imported; the object was left as it is")
 
 
 def _check_size(obj: ObjectRef, max_bytes: int) -> None:

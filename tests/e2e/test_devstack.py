@@ -155,13 +155,18 @@ def test_a_csv_put_into_the_bucket_is_imported(stack):
     stack.s3().head_object(Bucket=stack.bucket, Key=record["report_key"])
 
 
-def test_a_txt_put_into_the_bucket_is_not_imported(stack):
+def test_an_upper_case_csv_is_imported_and_a_txt_leaves_a_rejected_import(stack):
     stack.s3().put_object(Bucket=stack.bucket, Key="notes.txt", Body=b"not a csv")
-    # A CSV put after it: once its event has reached the import, any event for notes.txt would have too.
-    stack.s3().put_object(Bucket=stack.bucket, Key="after-notes.csv", Body=b"ID,Last\r\n9001,After\r\n")
-    eventually(lambda: "after-notes.csv created" in stack.output, what="the event of the CSV put after the .txt")
+    stack.s3().put_object(Bucket=stack.bucket, Key="UPPER.CSV", Body=b"ID,Last\r\n9001,Upper\r\n")
 
-    assert "notes.txt" not in stack.output
+    def imports_by_key():
+        listing = stack.request("GET", "/imports", headers=bearer(stack.token())).json["imports"]
+        return {i["key"]: i for i in listing if i["key"] in ("notes.txt", "UPPER.CSV") and i["status"] != "running"}
+
+    imports = eventually(lambda: len(imports_by_key()) == 2 and imports_by_key(), what="both imports recorded")
+    assert (imports["UPPER.CSV"]["status"], imports["UPPER.CSV"]["rows"]["inserted"]) == ("succeeded", 1)
+    assert imports["notes.txt"]["status"] == "rejected" and ".csv" in imports["notes.txt"]["message"]
+    stack.s3().head_object(Bucket=stack.bucket, Key=imports["notes.txt"]["report_key"])
 
 
 def test_a_handler_exception_is_a_502_and_the_server_keeps_serving(stack):

@@ -38,13 +38,14 @@ def unused_port():
     return free_port()
 
 
-def test_the_template_names_the_import_function_and_its_csv_filter():
+def test_the_template_names_the_import_function_for_every_key():
     stacks, _ = SamLocalStackProvider.get_stacks(str(ROOT / "template.yaml"))
 
     function_name, trigger = s3_trigger(template_functions(stacks, ROOT))
 
+    # No key filter: S3's are case-sensitive (upper.CSV), and every key must leave a trace
     assert function_name == "ImportCsvFunction"
-    assert trigger["Filter"]["S3Key"]["Rules"] == [{"Name": "suffix", "Value": ".csv"}]
+    assert "Filter" not in trigger
 
 
 def test_a_csv_put_reaches_the_function_as_an_s3_event(bucket, tmp_path):
@@ -53,14 +54,15 @@ def test_a_csv_put_reaches_the_function_as_an_s3_event(bucket, tmp_path):
     csv = tmp_path / "people.csv"
     csv.write_text("ID,First\n1,Ann\n")
 
-    # When it is put, and a .txt after it
+    # When it is put, and a .txt and an upper-case .CSV after it
     import_bucket.put(csv, "drops/new people.csv")
     import_bucket.put(csv, "drops/notes.txt")
+    import_bucket.put(csv, "drops/UPPER.CSV")
 
-    # Then the function got the S3 event of the .csv only, key URL-encoded as S3 sends it
-    assert import_bucket.wait_until_handled("drops/new people.csv", timeout=10)
-    assert import_bucket.wait_until_handled("drops/notes.txt", timeout=1.5) is False
-    [event] = events
+    # Then the function got the S3 event of each (it decides what to import), key URL-encoded as S3 sends it
+    for key in ("drops/new people.csv", "drops/notes.txt", "drops/UPPER.CSV"):
+        assert import_bucket.wait_until_handled(key, timeout=10), key
+    event = events[0]
     [record] = event["Records"]
     assert record["eventSource"] == "aws:s3"
     assert record["eventName"].startswith("ObjectCreated:")

@@ -326,16 +326,17 @@ def test_several_records_in_one_event(bucket):
 
 
 def test_reports_do_not_trigger_imports(bucket):
-    # The trigger only passes keys ending in .csv; reports end in .json ...
+    # The trigger passes every key (S3's suffix filter is case-sensitive), reports included ...
     template = load_template()
     trigger = template["Resources"]["ImportCsvFunction"]["Properties"]["Events"]["CsvCreated"]["Properties"]
-    assert trigger["Filter"]["S3Key"]["Rules"] == [{"Name": "suffix", "Value": ".csv"}]
+    assert "Filter" not in trigger
     only_report(bucket.put("people.csv", PEOPLE_CSV.read_bytes()))
-    assert all(key.endswith(".json") for key in bucket.reports())
+    [report_key] = bucket.reports()
 
-    # ... and the handler ignores anything under reports/ even if it is called with it
+    # ... and the handler ignores anything under reports/: no import, no record, no report of a report
+    assert import_event(s3_event(report_key, "0" * 32, None, 10)) == []
     assert import_event(bucket.put("reports/people.csv", PEOPLE_CSV.read_bytes())) == []
-    assert len(imports_rows()) == 1
+    assert len(imports_rows()) == 1 and [k for k in bucket.reports() if k.endswith(".json")] == [report_key]
 
 
 # Idempotency
@@ -724,3 +725,25 @@ def test_a_failure_midway_keeps_the_progress_reached_and_no_rows(bucket, method,
     assert record["status"] == "failed" and record["rows"]["inserted"] == 0
     assert 0 < record["rows"]["read"] < 20_000
     assert 0 < record["progress"]["bytes_read"] < len(data) and 0 < record["progress"]["percent"] < 100
+
+
+# Keys (issue 7): .csv in any case is imported; any other key leaves a trace.
+
+
+@pytest.mark.parametrize("key", ["upper.CSV", "mixed.Csv", "drops/Mixed.cSv"])
+def test_a_csv_suffix_in_any_case_is_imported(bucket, key):
+    report = only_report(bucket.put(key, "ID,First\r\n1,Ada\r\n"))
+
+    assert (report["status"], report["rows"]["inserted"]) == ("succeeded", 1)
+
+
+@pytest.mark.parametrize("key", ["notes.txt", "people.csv.bak", "people.tsv", "no-suffix"])
+def test_a_key_that_is_not_imported_is_recorded_as_rejected_with_a_report(bucket, key):
+    report = only_report(bucket.put(key, "ID,First\r\n1,Ada\r\n"))
+
+    assert report["status"] == "rejected"
+    assert ".csv" in report["message"]
+    assert people_count() == 0
+    [report_key] = [k for k in bucket.reports() if k.startswith(f"reports/{key}/")]
+    assert bucket.report(report_key)["status"] == "rejected"
+    assert [row[1] for row in imports_rows()] == ["rejected"]
