@@ -110,12 +110,13 @@ def main() -> int:
     from devstack.api import ApiServer, api_gateway
     from devstack.bucket import ImportBucket
     from devstack.functions import InProcessRunner, template_functions
+    from devstack.schedule import Schedules
     from people_api.config import database_settings
 
     parameters = {"PeopleReadsAuthorizer": settings.reads_authorizer}
     stacks, _ = SamLocalStackProvider.get_stacks(str(TEMPLATE), parameter_overrides=parameters)
     functions = template_functions(stacks, ROOT)
-    logs.align([*functions, "api", "s3"])
+    logs.align([*functions, "api", "s3", "schedule"])
 
     for name, port in (("API_PORT", settings.api_port), ("S3_PORT", settings.s3_port)):
         if not _port_is_free(settings.host, port):
@@ -160,6 +161,10 @@ def main() -> int:
             bucket.put(SEED_CSV, SEED_CSV.name)
             if not bucket.wait_until_handled(SEED_CSV.name, SEED_TIMEOUT_SECONDS):
                 logs.say(f"{SEED_CSV.name} was not imported within {SEED_TIMEOUT_SECONDS} s; going on without it")
+        # Once now (as if each rule had just fired), then daily: a local stack rarely runs until a cron's hour.
+        schedules = Schedules(runner, REGION)
+        schedules.start()
+        running.callback(schedules.stop)
         _banner(settings, database, time.monotonic() - started_at)
         threading.Event().wait()  # until Ctrl-C (SIGINT) or SIGTERM
     return 0
@@ -180,6 +185,7 @@ def _banner(settings: Settings, database, seconds: float) -> None:
         f"ready in {seconds:.1f} s (Ctrl-C stops everything)",
         f"  API       {api_url}   (the routes of template.yaml{reads})",
         f"  S3        {s3_url}   bucket {settings.bucket}: a .csv put there is imported",
+        "  schedule  the template's scheduled functions ran at start and run every 24 hours (docs/dev.md)",
         f"  MySQL     {database.user}@{database.host}:{database.port}, database {database.database}",
         f"  try       curl {api_url}/people/age",
         "  token     make token   (prints an access token of the local issuer, allowed everything; 1 hour)",

@@ -45,6 +45,7 @@ class Settings(BaseModel):
     cursor_key: SecretStr | None = Field(None, min_length=32)  # signs page cursors (paging.py); local stacks and tests
     cursor_key_secret_arn: str | None = None  # in AWS: the secret holding the cursor key (template: CursorKeySecret)
     read_cache_seconds: int = Field(3, ge=0)  # Cache-Control max-age of successful reads
+    import_retention_days: int = Field(30, ge=1)  # import records older than this are purged (template parameter)
 
 
 def read_settings(environ: Mapping[str, str] = os.environ) -> Settings:

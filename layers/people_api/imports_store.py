@@ -7,7 +7,9 @@ its own); the API's reads use the thread's connection from `db`.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from contextlib import suppress
+from dataclasses import dataclass
 
 import pymysql
 
@@ -124,6 +126,51 @@ def imports_newest_first(limit: int, cursor: str | None = None) -> Page:
         )
         rows = [_record(row) for row in cur.fetchall()]
     return page_of(rows, limit, lambda last: encode_cursor("imports", last.id))
+
+
+PURGE_BATCH_ROWS = 500
+PURGE_STOP_SECONDS_LEFT = 10  # a batch takes milliseconds; stop well before the function's timeout
+# Each batch is one DELETE that re-checks its condition as it deletes, in its own short transaction.
+# Finished: by when it finished. Never finished (a crash left it pending or running): by when it was
+# last started, or created; an import runs 15 minutes at most, so a running one is never that old.
+_PURGE_FINISHED = (
+    "DELETE FROM imports WHERE finished_at < UTC_TIMESTAMP(3) - INTERVAL %s DAY ORDER BY finished_at LIMIT %s"
+)
+_PURGE_NEVER_FINISHED = (
+    "DELETE FROM imports WHERE finished_at IS NULL"
+    " AND COALESCE(started_at, created_at) < UTC_TIMESTAMP(3) - INTERVAL %s DAY ORDER BY id LIMIT %s"
+)
+
+
+@dataclass(frozen=True)
+class Purged:
+    """How many import records one purge deleted, and in how many batches."""
+
+    finished: int
+    never_finished: int
+    batches: int
+    complete: bool  # False: time ran out first; the next run deletes the rest
+
+
+def purge_expired(
+    conn: pymysql.Connection,
+    retention_days: int,
+    seconds_left: Callable[[], float],
+    batch_rows: int = PURGE_BATCH_ROWS,
+) -> Purged:
+    """Delete the records older than `retention_days` (see above), `batch_rows` at a time, while time is left."""
+    deleted = {_PURGE_FINISHED: 0, _PURGE_NEVER_FINISHED: 0}
+    batches = 0
+    for statement in deleted:
+        batch = batch_rows
+        while batch == batch_rows:
+            if seconds_left() < PURGE_STOP_SECONDS_LEFT:
+                return Purged(deleted[_PURGE_FINISHED], deleted[_PURGE_NEVER_FINISHED], batches, complete=False)
+            with db.transaction(conn) as cur:
+                batch = cur.execute(statement, (retention_days, batch_rows))
+            batches += 1
+            deleted[statement] += batch
+    return Purged(deleted[_PURGE_FINISHED], deleted[_PURGE_NEVER_FINISHED], batches, complete=True)
 
 
 def _record(row: tuple) -> ImportRecord:

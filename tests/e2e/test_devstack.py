@@ -209,6 +209,13 @@ def test_every_function_logs_under_its_name(stack):
     assert any(line.startswith("api") and "GET /people/age -> 200" in line for line in stack.lines)
 
 
+def test_the_scheduled_purge_of_import_records_ran_at_start(stack):
+    # Given the stack is ready (its banner printed), the daily function has run once, with the seed's record kept
+    assert any(line.startswith("schedule") and "-> PurgeImportsFunction" in line for line in stack.lines)
+    [purged] = [line for line in stack.lines if "expired import records deleted" in line]
+    assert purged.startswith("PurgeImportsFunction") and '"finished":0' in purged and '"complete":true' in purged
+
+
 def test_ctrl_c_stops_everything(stack):
     # When the stack gets Ctrl-C
     os.killpg(stack.process.pid, signal.SIGINT)

@@ -45,3 +45,18 @@ def test_every_function_gets_the_read_cache_seconds_parameter():
     for parameters, seconds in (({}, "3"), ({"ReadCacheSeconds": "30"}, "30")):
         functions = template_functions(stack(**parameters), ROOT)
         assert {f.environment["READ_CACHE_SECONDS"] for f in functions.values()} == {seconds}
+
+
+def test_import_records_are_purged_daily_after_the_same_retention_as_the_bucket():
+    for parameters, days in (({}, "30"), ({"ImportRetentionDays": "7"}, "7")):
+        functions = template_functions(stack(**parameters), ROOT)
+        [purge] = [f for f in functions.values() if f.environment.get("IMPORT_RETENTION_DAYS")]
+        assert purge.code_dir == ROOT / "functions" / "purge_imports"
+        assert purge.environment["IMPORT_RETENTION_DAYS"] == days
+        assert int(lifecycle_rules(**parameters)["ExpireImportsAndReports"]["ExpirationInDays"]) == int(days)
+        [schedule] = purge.events.values()
+        # An EventBridge rule once a day (cron: minutes hours day-of-month month day-of-week year)
+        assert schedule["Type"] == "Schedule"
+        minutes, hours, day_of_month, month, day_of_week, year = schedule["Properties"]["Schedule"][5:-1].split()
+        assert (day_of_month, month, day_of_week, year) == ("*", "*", "?", "*")
+        assert minutes.isdigit() and hours.isdigit()
