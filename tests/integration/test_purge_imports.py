@@ -160,3 +160,59 @@ def test_a_record_of_the_purge_is_an_import_record_no_longer_listed(conn, api):
     assert api("list_imports", "GET", "/imports", "/imports").json["imports"] == []
     missing = api("get_import", "GET", f"/imports/{old}", "/imports/{id}", path_params={"id": str(old)})
     assert missing.status == 404
+
+
+def test_the_purge_does_not_wait_for_an_import_finishing_meanwhile(conn, database):
+    # Given old records, and an import whose load transaction has recorded its end but not yet committed
+    old = {make_record(conn, created=40, started=40, finished=35) for _ in range(3)}
+    running = make_record(conn, created=0, started=0)
+    import_conn = db.connect(database)
+    import_conn.begin()
+    with import_conn.cursor() as cur:
+        cur.execute(
+            "UPDATE imports SET status = %s, finished_at = UTC_TIMESTAMP(3) WHERE id = %s", (SUCCEEDED, running)
+        )
+    try:
+        # When the purge runs then, on a connection that would give up on a row lock after 1 s
+        with conn.cursor() as cur:
+            cur.execute("SET SESSION innodb_lock_wait_timeout = 1")
+        purged = imports_store.purge_expired(conn, RETENTION_DAYS, PLENTY_OF_TIME)
+        import_conn.commit()
+    finally:
+        import_conn.close()
+        with conn.cursor() as cur:
+            cur.execute("SET SESSION innodb_lock_wait_timeout = DEFAULT")
+
+    # Then it deleted the old records without touching the import's, which committed in turn
+    assert purged.finished == 3
+    assert old.isdisjoint(remaining_ids(conn)) and running in remaining_ids(conn)
+    assert imports_store.import_by_id(running, conn).status == SUCCEEDED
+
+
+def test_the_purge_reads_only_the_expired_records_not_the_whole_table(conn):
+    # Given 2,000 recent records and 3 old ones
+    with conn.cursor() as cur:
+        cur.executemany(
+            "INSERT INTO imports (bucket, object_key, object_key_hash, etag, size_bytes, status, created_at,"
+            " started_at, finished_at) VALUES ('people-import', %s, %s, 'e', 1, %s, UTC_TIMESTAMP(3),"
+            " UTC_TIMESTAMP(3), UTC_TIMESTAMP(3))",
+            [(f"uploads/{i}.csv", uuid.uuid4().hex, SUCCEEDED) for i in range(2000)],
+        )
+    for _ in range(3):
+        make_record(conn, created=40, started=40, finished=35)
+
+    # When the purge runs, counting the rows the server reads on its connection
+    before = handler_reads(conn)
+    purged = imports_store.purge_expired(conn, RETENTION_DAYS, PLENTY_OF_TIME)
+    reads = handler_reads(conn) - before
+
+    # Then it deleted the 3 and read a few rows, not 2,000 (the index on finished_at, migration 6)
+    assert purged.finished == 3 and len(remaining_ids(conn)) == 2000
+    assert reads < 50, reads
+
+
+def handler_reads(conn) -> int:
+    """Rows (and index entries) the server has read for this connection's session."""
+    with conn.cursor() as cur:
+        cur.execute("SHOW SESSION STATUS LIKE 'Handler_read%%'")
+        return sum(int(value) for _name, value in cur.fetchall())
