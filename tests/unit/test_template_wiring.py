@@ -388,6 +388,7 @@ ALARMED_METRICS = {
     (metrics.namespace, "ImportsFailed"),
     ("AWS/ApiGateway", "5XXError"),
     ("AWS/Lambda", "Throttles"),
+    ("AWS/Lambda", "Errors"),
 }
 
 
@@ -406,6 +407,21 @@ def test_the_failed_imports_alarm_watches_the_metric_the_import_emits(stack):
     assert 'add_metric(name="ImportsFailed"' in s3_import
     service = {e["POWERTOOLS_SERVICE_NAME"] for f in functions(stack).values() for e in [environment(f)]}
     assert alarm["Dimensions"] == [{"Name": "service", "Value": service.pop()}] and not service
+
+
+def test_a_failed_run_of_the_scheduled_functions_alarms(stack):
+    scheduled = {
+        name
+        for name, rule in of_type(stack, "AWS::Events::Rule").items()
+        if rule.get("ScheduleExpression")
+        for target in rule["Targets"]
+        for name in [target["Arn"]["Fn::GetAtt"][0]]
+    }
+    alarms = [a for a in of_type(stack, "AWS::CloudWatch::Alarm").values() if a["MetricName"] == "Errors"]
+    assert (
+        scheduled
+        and {d["Value"]["Ref"] for a in alarms if a["Namespace"] == "AWS/Lambda" for d in a["Dimensions"]} == scheduled
+    )
 
 
 def test_the_alarm_email_is_subscribed_only_when_given():
