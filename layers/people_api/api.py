@@ -46,9 +46,9 @@ __all__ = [
 
 
 def _decimal_digits(value: object) -> object:
-    """Only ASCII digits: pydantic alone would also take `1.0`, `+1`, ` 1` or `1_0` for 1."""
-    if isinstance(value, str) and not (value.isascii() and value.isdigit() and len(value) <= 16):
-        raise ValueError(f"must be a whole number from 1 to {MAX_ID} written with digits only")
+    """Only ASCII digits, no leading zero: pydantic alone would also take `1.0`, `+1`, ` 1`, `01` or `1_0` for 1."""
+    if isinstance(value, str) and not (value.isascii() and value.isdigit() and len(value) <= 16 and value[0] != "0"):
+        raise ValueError(f"must be a whole number from 1 to {MAX_ID} in decimal digits without a leading zero")
     return value
 
 
