@@ -46,9 +46,14 @@ __all__ = [
 
 
 def _decimal_digits(value: object) -> object:
-    """Only ASCII digits, no leading zero: pydantic alone would also take `1.0`, `+1`, ` 1`, `01` or `1_0` for 1."""
-    if isinstance(value, str) and not (value.isascii() and value.isdigit() and len(value) <= 16 and value[0] != "0"):
-        raise ValueError(f"must be a whole number from 1 to {MAX_ID} in decimal digits without a leading zero")
+    """Decimal digits, no leading zero: pydantic alone would also take `1.0`, `+1`, ` 1`, `01` or `1_0` for 1.
+
+    `0` itself passes, to be refused by the range check with its own message.
+    """
+    if isinstance(value, str) and not (value.isascii() and value.isdigit() and len(value) <= 16):
+        raise ValueError(f"must be a whole number from 1 to {MAX_ID} written with digits only")
+    if isinstance(value, str) and value.startswith("0") and value != "0":
+        raise ValueError(f"must be a whole number from 1 to {MAX_ID} without leading zeros")
     return value
 
 

@@ -68,7 +68,8 @@ def test_pages_go_on_past_the_chosen_range(empty_db, api):
 
 @pytest.mark.parametrize("function,resource", [("get_person", "/people/{id}"), ("get_import", "/imports/{id}")])
 @pytest.mark.parametrize(
-    "raw_id", ["1.0", "+1", "%201", " 1", "1 ", "01", "1e3", "0x1", "1_0", "\u0661", "0", "-1", str(MAX_ID + 1), "9" * 5000]
+    "raw_id",
+    ["1.0", "+1", "%201", " 1", "1 ", "01", "1e3", "0x1", "1_0", "\u0661", "0", "-1", str(MAX_ID + 1), "9" * 5000],
 )
 def test_a_path_id_that_is_not_decimal_digits_in_range_is_400(empty_db, api, function, resource, raw_id):
     path = resource.replace("{id}", raw_id)
