@@ -120,6 +120,24 @@ def transaction(conn: pymysql.Connection) -> Iterator[Cursor]:
         raise
 
 
+# GET_LOCK names are server-wide, while what they guard (a schema, an import record) lives in one
+# database: scoping a name to the database keeps two stacks, or two test runs, that share a server
+# from waiting on each other. The hash keeps any name within MySQL's 64 characters.
+_SCOPED_LOCK_NAME = "CONCAT(%s, '@', LEFT(SHA2(DATABASE(), 256), 16))"
+
+
+def get_lock(conn: pymysql.Connection, name: str, wait_seconds: int) -> bool:
+    """True once this connection holds the named lock of its database (False after `wait_seconds`)."""
+    with conn.cursor() as cur:
+        cur.execute(f"SELECT GET_LOCK({_SCOPED_LOCK_NAME}, %s)", (name, wait_seconds))
+        return cur.fetchone()[0] == 1
+
+
+def release_lock(conn: pymysql.Connection, name: str) -> None:
+    with conn.cursor() as cur:
+        cur.execute(f"DO RELEASE_LOCK({_SCOPED_LOCK_NAME})", (name,))
+
+
 @contextmanager
 def _unavailable_as_domain_error() -> Iterator[None]:
     try:

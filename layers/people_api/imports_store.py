@@ -41,14 +41,12 @@ def claim(conn: pymysql.Connection, obj: ObjectRef) -> int:
 
 def lock(conn: pymysql.Connection, import_id: int, wait_seconds: int) -> bool:
     """Serialize the deliveries of one object: True once this connection holds the import's lock."""
-    with conn.cursor() as cur:
-        cur.execute("SELECT GET_LOCK(%s, %s)", (_lock_name(import_id), wait_seconds))
-        return cur.fetchone()[0] == 1
+    return db.get_lock(conn, _lock_name(import_id), wait_seconds)
 
 
 def unlock(conn: pymysql.Connection, import_id: int) -> None:
-    with suppress(pymysql.Error), conn.cursor() as cur:  # a dropped connection released the lock with it
-        cur.execute("DO RELEASE_LOCK(%s)", (_lock_name(import_id),))
+    with suppress(pymysql.Error):  # a dropped connection released the lock with it
+        db.release_lock(conn, _lock_name(import_id))
 
 
 def start(conn: pymysql.Connection, import_id: int) -> ImportRecord:

@@ -13,7 +13,7 @@ import re
 import pymysql
 
 from people_api.config import AppUser, DatabaseSettings, database_settings
-from people_api.db import connect
+from people_api.db import connect, get_lock, release_lock
 
 MIGRATIONS: dict[int, tuple[str, ...]] = {
     1: (
@@ -90,16 +90,15 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
     6: ("ALTER TABLE imports ADD KEY imports_by_finished_at (finished_at)",),
 }
 
-_LOCK_NAME = "people_api.migrations"
+LOCK_NAME = "people_api.migrations"
 _LOCK_TIMEOUT_SECONDS = 60
 
 
 def migrate(conn: pymysql.Connection) -> list[int]:
     """Apply every version not yet applied; return the versions applied now."""
+    if not get_lock(conn, LOCK_NAME, _LOCK_TIMEOUT_SECONDS):
+        raise TimeoutError("another migration holds the lock")
     with conn.cursor() as cur:
-        cur.execute("SELECT GET_LOCK(%s, %s)", (_LOCK_NAME, _LOCK_TIMEOUT_SECONDS))
-        if cur.fetchone()[0] != 1:
-            raise TimeoutError("another migration holds the lock")
         try:
             cur.execute(
                 "CREATE TABLE IF NOT EXISTS schema_migrations ("
@@ -118,7 +117,7 @@ def migrate(conn: pymysql.Connection) -> list[int]:
                 applied.append(version)
             return applied
         finally:
-            cur.execute("DO RELEASE_LOCK(%s)", (_LOCK_NAME,))
+            release_lock(conn, LOCK_NAME)
 
 
 # What the API and the import need: rows, not schema. LOAD DATA LOCAL needs INSERT only (FILE is for

@@ -47,3 +47,16 @@ def test_text_columns_are_utf8mb4(database):
             " AND TABLE_NAME = 'people' AND CHARACTER_SET_NAME IS NOT NULL AND CHARACTER_SET_NAME <> 'utf8mb4'"
         )
         assert cur.fetchone()[0] == 0
+
+
+def test_a_migration_in_another_database_of_the_server_does_not_wait(database, fresh_database):
+    # Given a runner holding the migration lock of one database (GET_LOCK names are server-wide)
+    with db.connect(database) as holder:
+        assert db.get_lock(holder, migrations.LOCK_NAME, 0)
+
+        # When another database on the same server is migrated
+        with db.connect(fresh_database) as conn:
+            applied = migrations.migrate(conn)
+
+    # Then it was not held up by the first one's lock
+    assert applied == sorted(migrations.MIGRATIONS)

@@ -19,7 +19,7 @@ import pytest
 
 from conftest import LambdaContext, invoke
 from people_api import db
-from people_api.migrations import MIGRATIONS
+from people_api.migrations import LOCK_NAME, MIGRATIONS
 
 
 @dataclass
@@ -170,8 +170,7 @@ def test_a_long_error_message_is_cut_to_fit_cloudformations_limit(database, resp
 def test_near_the_timeout_the_function_answers_failed_instead_of_going_silent(database, response_url):
     # Given another session holding the migration lock, so the migration waits for it
     holder = db.connect(database)
-    with holder.cursor() as cur:
-        cur.execute("SELECT GET_LOCK('people_api.migrations', 0)")
+    assert db.get_lock(holder, LOCK_NAME, 0)
     try:
         # When the function has 12 s left (the answer margin is 10 s)
         context = LambdaContext("people-api-test", timeout_seconds=12)  # times out 12 s from now
