@@ -167,7 +167,7 @@ def json_object_body(app: APIGatewayRestResolver, media_types: tuple[str, ...] =
             f"the body is {len(data)} bytes; the limit is {MAX_BODY_BYTES}", HTTPStatus.REQUEST_ENTITY_TOO_LARGE
         )
     try:
-        body = json.loads(data.decode())
+        body = json.loads(data.decode(), object_pairs_hook=_object_without_repeated_keys)
     except UnicodeDecodeError as error:
         raise BadRequest(f"the body is not UTF-8 text (byte {error.start + 1})") from None
     except RecursionError:
@@ -176,6 +176,16 @@ def json_object_body(app: APIGatewayRestResolver, media_types: tuple[str, ...] =
         raise BadRequest("the body is not valid JSON") from None
     if not isinstance(body, dict):
         raise BadRequest("the body must be a JSON object")
+    return body
+
+
+def _object_without_repeated_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object, refused if it names a key twice (json.loads would keep the last value silently)."""
+    body = dict(pairs)
+    if len(body) < len(pairs):
+        seen: set[str] = set()
+        repeated = next(key for key, _ in pairs if key in seen or seen.add(key))
+        raise BadRequest(f"the body names {repeated[:100]!r} more than once")
     return body
 
 

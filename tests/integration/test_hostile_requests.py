@@ -193,6 +193,41 @@ def test_a_text_body_with_a_lone_surrogate_is_400(empty_db):
     assert post('{"first_name": "Ad\ud800"}').status == 400
 
 
+@pytest.mark.parametrize(
+    "body,key",
+    [
+        ('{"first_name": "Ada", "first_name": "Eve"}', "first_name"),
+        ('{"first_name": "Ada", "age": 1, "age": 2}', "age"),
+        ('{"first_name": "Ada", "x": {"k": 1, "k": 1}}', "k"),
+    ],
+)
+def test_a_body_naming_a_key_twice_is_400_naming_it_and_stores_nothing(empty_db, api, body, key):
+    r = post(body)
+
+    assert (r.status, r.json["message"]) == (400, f"the body names {key!r} more than once")
+    assert api("list_people", "GET", "/people", "/people").json["people"] == []
+
+
+def test_a_patch_naming_a_key_twice_is_400_and_changes_nothing(empty_db, api):
+    created = create(api, {"first_name": "Ada"})
+    person = created.json["person"]
+    path = f"/people/{person['id']}"
+
+    r = api(
+        "update_person",
+        "PATCH",
+        path,
+        "/people/{id}",
+        path_params={"id": str(person["id"])},
+        body='{"first_name": "Eve", "first_name": "Ada"}',
+        headers={"Content-Type": "application/merge-patch+json"},
+    )
+
+    assert (r.status, r.json["message"]) == (400, "the body names 'first_name' more than once")
+    read = api("get_person", "GET", path, "/people/{id}", path_params={"id": str(person["id"])})
+    assert (read.json["first_name"], read.headers["ETag"]) == ("Ada", created.headers["ETag"])
+
+
 # Text the database cannot store, or a reader cannot see: 422 naming the field, nothing stored.
 
 TEXT_FIELDS = ["first_name", "last_name", "github_account", "third_grade_graduation", "First", "Last"]
