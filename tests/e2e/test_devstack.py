@@ -214,6 +214,8 @@ def test_the_scheduled_purge_of_import_records_ran_at_start(stack):
     assert any(line.startswith("schedule") and "-> PurgeImportsFunction" in line for line in stack.lines)
     [purged] = [line for line in stack.lines if "expired import records deleted" in line]
     assert purged.startswith("PurgeImportsFunction") and '"finished":0' in purged and '"complete":true' in purged
+    # And its line carries its own Lambda context, though the seed's import ran at the same time
+    assert '"function_name":"PurgeImportsFunction"' in purged
 
 
 def test_ctrl_c_stops_everything(stack):
