@@ -1,5 +1,7 @@
 """Logger and metrics shared by every function (service name from POWERTOOLS_SERVICE_NAME)."""
 
+import warnings
+
 from aws_lambda_powertools import Logger as PowertoolsLogger
 from aws_lambda_powertools import Metrics
 
@@ -20,3 +22,7 @@ class Logger(PowertoolsLogger):
 logger = Logger()
 metrics = Metrics(namespace="PeopleApi")
 
+# An invocation that changed nothing (an import's own report, a refused write) has no metric to publish;
+# Powertools warns about it on every such invocation. Its documented way to say that is expected:
+# https://docs.powertools.aws.dev/lambda/python/latest/core/metrics/ (raise_on_empty_metrics).
+warnings.filterwarnings("ignore", message="No application metrics to publish", category=UserWarning)

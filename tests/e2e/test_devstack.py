@@ -169,6 +169,14 @@ def test_an_upper_case_csv_is_imported_and_a_txt_leaves_a_rejected_import(stack)
     stack.s3().head_object(Bucket=stack.bucket, Key=imports["notes.txt"]["report_key"])
 
 
+def test_an_import_s_own_report_is_ignored_quietly(stack):
+    # Given the imports above wrote their reports into the bucket, whose events the import ignores
+    stack.wait_for_line('ImportCsvFunction returned {"reports": []}', timeout=20)
+
+    # Then the terminal shows no warning about the metrics such an invocation has not
+    assert not [line for line in stack.lines if "UserWarning" in line or "No application metrics" in line]
+
+
 def test_a_handler_exception_is_a_502_and_the_server_keeps_serving(stack):
     # Given the people table gone for a moment (an SQL error, not a lost connection)
     conn = pymysql.connect(**_connection_options(stack.database))
