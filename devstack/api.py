@@ -64,7 +64,7 @@ class _Gateway(LocalApigwService):
         except AuthorizerUnauthorizedRequest:
             raise GatewayResponse("ACCESS_DENIED") from None
         except AuthorizerFailed as failure:
-            kind = "UNAUTHORIZED" if str(failure) == "Unauthorized" else "AUTHORIZER_CONFIGURATION_ERROR"
+            kind = "UNAUTHORIZED" if failure.refused else "AUTHORIZER_CONFIGURATION_ERROR"
             raise GatewayResponse(kind) from None
 
 

@@ -38,8 +38,16 @@ API_GATEWAY_FUNCTION_ERROR = {
 }
 
 
+# The error message an authorizer refuses a request with; API Gateway answers 401 (docs/auth.md).
+AUTHORIZER_REFUSAL = "Unauthorized"
+
+
 class AuthorizerFailed(Exception):
     """A Lambda authorizer raised; the message is its error message (API Gateway reads it: docs/auth.md)."""
+
+    @property
+    def refused(self) -> bool:
+        return str(self) == AUTHORIZER_REFUSAL
 
 
 DEFAULT_CONCURRENCY = 32  # execution environments per function (FUNCTION_CONCURRENCY; docs/dev.md)
@@ -181,13 +189,13 @@ class InProcessRunner:
         except FunctionNotFound:
             raise
         except Exception as error:
-            if "methodArn" in payload:  # the events API Gateway sends to authorizers (TOKEN and REQUEST)
+            if _is_authorizer_event(payload):
                 raise AuthorizerFailed(str(error)) from error
             output = json.dumps(API_GATEWAY_FUNCTION_ERROR)
         stdout.write_str(output)
 
     def call(self, name: str, event: Any) -> Any:
-        """The handler's result, or its exception once its trace is printed."""
+        """The handler's result, or its exception once its trace is printed (an authorizer's refusal: no trace)."""
         function = self.functions.get(name)
         if function is None:
             raise FunctionNotFound(f"{name} is not a function of the template")
@@ -197,8 +205,9 @@ class InProcessRunner:
                 try:
                     context = LambdaContext(function.name, function.memory_mb, function.timeout_seconds, self.region)
                     return function.handler()(event, context)
-                except Exception:
-                    traceback.print_exc()
+                except Exception as error:
+                    if not _is_refusal(event, error):
+                        traceback.print_exc()
                     raise
 
         return function.run(invocation)
@@ -221,3 +230,13 @@ class InProcessRunner:
         """Stop every function's idle execution environments."""
         for function in self.functions.values():
             function.shutdown()
+
+
+def _is_authorizer_event(event: Any) -> bool:
+    """One of the events API Gateway sends to authorizers (TOKEN and REQUEST)."""
+    return isinstance(event, dict) and "methodArn" in event
+
+
+def _is_refusal(event: Any, error: Exception) -> bool:
+    """An authorizer's `Unauthorized`: API Gateway's 401, an answer and not a fault; the authorizer logs its reason."""
+    return _is_authorizer_event(event) and str(error) == AUTHORIZER_REFUSAL

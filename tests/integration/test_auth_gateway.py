@@ -85,7 +85,7 @@ def test_a_write_with_a_bad_authorization_is_401(public_reads, people_db, token_
 
 
 @pytest.mark.parametrize("make_header", REFUSALS.values(), ids=REFUSALS.keys())
-def test_every_refused_token_is_401_and_reaches_no_function(public_reads, token_issuer, make_header, caplog):
+def test_every_refused_token_is_401_and_reaches_no_function(public_reads, token_issuer, make_header, caplog, capsys):
     header = make_header(token_issuer)
 
     response = call(public_reads, "POST", "/people", header=header, body=NEW_PERSON)
@@ -93,6 +93,11 @@ def test_every_refused_token_is_401_and_reaches_no_function(public_reads, token_
     assert status_and_json(response) == UNAUTHORIZED
     assert response.headers["WWW-Authenticate"] == "Bearer"
     assert not [record for record in caplog.records if record.getMessage() == "person created"]
+    # And the terminal has the authorizer's reason line (if the gateway called it), not a trace: a refusal is
+    # an answer, not a fault
+    authorizer_lines = [record.getMessage() for record in caplog.records if record.funcName == "lambda_handler"]
+    assert authorizer_lines in ([], ["token refused"])
+    assert "Traceback" not in capsys.readouterr().err
 
 
 def test_an_expired_token_is_401_and_nothing_is_written(public_reads, people_db, token_issuer):
@@ -178,9 +183,10 @@ def test_with_private_reads_ping_stays_open_whatever_the_header(private_reads, t
     assert call(private_reads, "GET", "/ping", header="Bearer garbage").status_code == 200
 
 
-def test_issuer_down_is_503_not_401(public_reads, people_db, token_issuer):
+def test_issuer_down_is_503_not_401(public_reads, people_db, token_issuer, capsys):
     token_issuer.reachable = False
 
     response = call(public_reads, "POST", "/people", token_issuer.token([WRITER]), body=NEW_PERSON)
 
     assert status_and_json(response) == (503, {"message": "tokens cannot be checked right now; try again"})
+    assert "Traceback" in capsys.readouterr().err  # a fault, unlike a refusal, shows its trace
