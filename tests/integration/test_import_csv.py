@@ -18,7 +18,7 @@ import pytest
 from moto import mock_aws
 
 from conftest import PEOPLE_CSV, invoke, load_event, load_template, run_together
-from people_api import csv_reader, db, people_store, s3_import
+from people_api import csv_reader, db, imports_store, people_store, s3_import
 from people_api.config import database_settings, read_settings
 from people_api.person import StoredPerson, person_from_json, utc_today
 
@@ -359,6 +359,21 @@ def test_same_bytes_uploaded_again_to_the_same_key_is_already_imported(bucket):
     assert only_report(bucket.put("people.csv", PEOPLE_CSV.read_bytes()))["status"] == "already_imported"
     # other bytes under the same key are another import
     assert only_report(bucket.put("people.csv", "ID,First\r\n8,Grace\r\n"))["rows"]["inserted"] == 1
+
+
+def test_the_same_import_id_in_another_database_on_the_server_does_not_wait(bucket):
+    # Given another database on this server whose import 1 holds its lock (named locks are server-wide)
+    other = db.connect(database_settings(), database="information_schema")
+    try:
+        assert db.get_lock(other, imports_store._lock_name(1), 0)
+
+        # When this database's import 1 runs
+        report = only_report(bucket.put("people.csv", PEOPLE_CSV.read_bytes()))
+    finally:
+        other.close()
+
+    # Then it is not held up by the other database's
+    assert (report["import_id"], report["status"]) == (1, "succeeded")
 
 
 def test_racing_deliveries_of_one_event_import_once(bucket, method):
