@@ -22,7 +22,9 @@ from devstack.__main__ import REGION, Settings
 
 START_TIMEOUT_SECONDS = 30
 POLL_SECONDS = 1
-ANNOUNCE_AFTER_SECONDS = 2  # a small file is done by then: its output is the upload and the outcome
+# Standard output is the upload and the outcome, however long the import takes; a note on where to
+# follow a longer one goes to standard error, after this long.
+ANNOUNCE_AFTER_SECONDS = 2
 FINISHED = {"succeeded", "rejected", "failed"}
 
 
@@ -69,7 +71,8 @@ def _wait_for_import(api: str, key: str, etag: str, token: str) -> dict | None:
         if record is not None and record["status"] in FINISHED:
             return record
         if record is not None and not announced and time.monotonic() - started > ANNOUNCE_AFTER_SECONDS:
-            print(f"import {record['id']} is {record['status']}: follow it at {api}/imports/{record['id']}", flush=True)
+            follow = f"{api}/imports/{record['id']}"
+            print(f"import {record['id']} is {record['status']}: follow it at {follow}", file=sys.stderr, flush=True)
             announced = True
         if record is None and time.monotonic() > deadline:
             return None
