@@ -61,4 +61,4 @@ def test_the_readme_first_session_works_word_for_word():
     outputs = [output.strip("\n") for output in done.stdout.split(_STEP + "\n")[1:]]
     assert done.returncode == 0 and len(outputs) == len(steps), (done.stdout, done.stderr)
     for (command, expected), actual in zip(steps, outputs, strict=True):
-        assert matches(expected, actual), (command, expected, actual, stack.output[-3000:])
+        assert matches(expected, actual), (command, expected, actual, stack.output)
