@@ -30,18 +30,20 @@ DATABASE_RETRY_AFTER_SECONDS = 5
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Page size")]
 NO_STORE = "no-store"
 Cursor = Annotated[str | None, Query(max_length=MAX_CURSOR_LENGTH, description="`next_cursor` of the previous page")]
-__all__ = [
+__all__ = [  # what the handlers use
     "DEFAULT_LIMIT",
-    "JSON",
+    "MAX_BODY_BYTES",
+    "BadRequest",
     "Cursor",
     "Limit",
     "NotFound",
     "PathId",
-    "make_resolver",
     "json_object_body",
+    "make_resolver",
     "people_json",
     "percent_decoded",
-    "require_media_type",
+    "person_response",
+    "request_header",
 ]
 
 
