@@ -92,7 +92,10 @@ def import_object(conn, s3, obj: ObjectRef, settings: Settings, ends_at: float) 
     """Import one object unless its content was imported before; answer with its report."""
     deadline = ends_at - DEADLINE_MARGIN_SECONDS
     import_id = imports_store.claim(conn, obj)
-    if not imports_store.lock(conn, import_id, max(1, int(deadline - time.monotonic()))):
+    # GET_LOCK answers only when its wait ends: a wait past the connection's read timeout would end
+    # as a lost connection instead of ImportBusy.
+    wait_seconds = min(deadline - time.monotonic(), settings.db_read_timeout - 1)
+    if not imports_store.lock(conn, import_id, max(1, int(wait_seconds))):
         raise ImportBusy(f"import {import_id} of s3://{obj.bucket}/{obj.key} is still running in another delivery")
     try:
         previous = imports_store.import_by_id(import_id, conn)

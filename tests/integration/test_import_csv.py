@@ -376,6 +376,27 @@ def test_the_same_import_id_in_another_database_on_the_server_does_not_wait(buck
     assert (report["import_id"], report["status"]) == (1, "succeeded")
 
 
+def test_a_delivery_waiting_for_the_lock_gives_up_as_busy_before_its_connection_times_out(bucket, monkeypatch):
+    # Given a connection read timeout of 3 s, and another delivery holding this content's import lock
+    monkeypatch.setenv("DB_READ_TIMEOUT", "3")
+    db.close()  # the import's next connection takes the shorter timeout
+    event = bucket.put("people.csv", PEOPLE_CSV.read_bytes())
+    holder = db.connect(database_settings())
+    try:
+        assert db.get_lock(holder, imports_store._lock_name(1), 0)
+
+        # When the event is delivered
+        with pytest.raises(s3_import.ImportFailed) as failed:
+            import_event(event)
+    finally:
+        holder.close()
+        db.close()
+
+    # Then it gave up waiting as busy (Lambda retries it), not as a lost connection, and stored nothing
+    assert isinstance(failed.value.__cause__, s3_import.ImportBusy)
+    assert people_count() == 0
+
+
 def test_racing_deliveries_of_one_event_import_once(bucket, method):
     event = bucket.put("big.csv", generated_csv(20_000))
     start = threading.Barrier(4)
