@@ -24,10 +24,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "layers"))
 os.environ.setdefault("CURSOR_KEY", secrets.token_urlsafe(32))
 
-from people_api import db, migrations, people_store  # noqa: E402
+from people_api import db, migrations  # noqa: E402
 from people_api.config import database_settings  # noqa: E402
-from people_api.paging import encode_cursor  # noqa: E402
-from people_api.person import NewPerson, utc_today  # noqa: E402
+from people_api.people import store as people_store  # noqa: E402
+from people_api.people.person import NewPerson, utc_today  # noqa: E402
 
 FULL_SORT = f"""
 SELECT {people_store.COLUMNS} FROM people
@@ -81,14 +81,14 @@ def main() -> None:
         fill(args.rows)
         print(f"{args.rows:,} people loaded in {time.perf_counter() - t0:.0f} s")
         today = utc_today()
-        positions = {
-            "first page": (None, 0),
-            "age 40": (encode_cursor("age", 40, 0), args.rows // 2),
-            "no age (end)": (encode_cursor("age", None, args.rows - 500), args.rows - 500),
+        positions = {  # (after age, after id), and the full sort's offset there
+            "first page": ((-1, 0), 0),
+            "age 40": ((40, 0), args.rows // 2),
+            "no age (end)": ((None, args.rows - 500), args.rows - 500),
         }
         print(f"{'page of 100 at':<16}{'people_by_age ms':>18}{'full sort ms':>14}{'speed-up':>10}")
-        for label, (cursor, offset) in positions.items():
-            ours = timed(lambda cursor=cursor: people_store.people_by_age(100, today, cursor))
+        for label, (after, offset) in positions.items():
+            ours = timed(lambda after=after: people_store.people_in_age_order(*after, 101, today))
 
             def full_sort(offset=offset):
                 with db.cursor() as cur:

@@ -34,7 +34,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "layers")]
 
 from people_api import db, migrations  # noqa: E402
 from people_api.config import database_settings  # noqa: E402
-from people_api.person import utc_today  # noqa: E402
+from people_api.people.person import utc_today  # noqa: E402
 
 BUCKET = "people-import"
 MEMORY_ROWS = 100_000
@@ -119,7 +119,7 @@ def child(key: str, size: int, result: str) -> None:
     import boto3
 
     from functions.import_csv.app import lambda_handler
-    from people_api import s3_import
+    from people_api.imports import s3_import
 
     head = boto3.client("s3").head_object(Bucket=BUCKET, Key=key)
     event = json.loads((ROOT / "events" / "import_csv.json").read_text())

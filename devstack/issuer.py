@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import boto3
 from botocore.exceptions import ConnectionError as EndpointUnreachable
 
-from people_api import access
+from people_api.auth import access
 
 POOL_NAME = "people-api-dev"
 CLIENT_NAME = "people-api-dev"

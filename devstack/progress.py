@@ -18,8 +18,9 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TaskProgressColumn, TextColumn, TimeRemainingColumn
 
 from devstack import logs
-from people_api import db, imports_store
-from people_api.import_record import RUNNING, ImportRecord, ObjectRef
+from people_api import db
+from people_api.imports import store as imports_store
+from people_api.imports.record import RUNNING, ImportRecord, ObjectRef
 
 POLL_SECONDS = 0.5
 PLAIN_EVERY_SECONDS = 5.0

@@ -25,9 +25,10 @@ import pytest  # noqa: E402
 from cfnlint.decode import cfn_yaml  # noqa: E402
 
 from devstack.functions import LambdaContext  # noqa: E402
-from people_api import db, migrations, people_store  # noqa: E402
+from people_api import db, migrations  # noqa: E402
 from people_api.config import database_settings  # noqa: E402
-from people_api.person import person_from_json, utc_today  # noqa: E402
+from people_api.people import store as people_store  # noqa: E402
+from people_api.people.person import person_from_json, utc_today  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 EVENTS = ROOT / "events"

@@ -7,10 +7,10 @@ API Gateway answers 403 (ACCESS_DENIED) for the others. See docs/auth.md.
 
 from functools import cache
 
-from people_api import access
+from people_api.auth import access
+from people_api.auth.tokens import TokenRefused, TokenVerifier
 from people_api.config import auth_settings
 from people_api.observability import logger
-from people_api.tokens import TokenRefused, TokenVerifier
 
 BEARER_PREFIX = "Bearer "
 

@@ -2,14 +2,18 @@
 
 from http import HTTPStatus
 
-from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 
-from people_api import access, people_store
-from people_api.api import DEFAULT_LIMIT, json_object_body, make_resolver, people_json
+from people_api.auth import access
+from people_api.http.cursors import DEFAULT_LIMIT, PEOPLE_BY_ID
+from people_api.http.requests import json_object_body
+from people_api.http.resolver import make_resolver
+from people_api.http.responses import JSON, people_json
 from people_api.observability import logger, metrics
-from people_api.person import person_from_json, utc_today
+from people_api.people.person import person_from_json, utc_today
+from people_api.people.store import add_person, people_in_id_order, person_by_id
 
 app = make_resolver()
 
@@ -18,18 +22,15 @@ app = make_resolver()
 def create_person() -> Response[dict]:
     today = utc_today()
     new_person = person_from_json(json_object_body(app), today)
-    person_id = people_store.add_person(new_person)
+    person_id = add_person(new_person)
     access.log_write("person created", app.current_event.raw_event, person_id=person_id)
     metrics.add_metric(name="PeopleCreated", unit=MetricUnit.Count, value=1)
-    person = people_store.person_by_id(person_id)
-    body = {
-        "person": person.as_json(today),
-        **people_json(people_store.people_in_id_order(DEFAULT_LIMIT), today),
-    }
+    person = person_by_id(person_id)
+    first_page = PEOPLE_BY_ID.page(people_in_id_order(0, DEFAULT_LIMIT + 1), DEFAULT_LIMIT, lambda last: (last.id,))
     return Response(
         status_code=HTTPStatus.CREATED,
-        content_type=content_types.APPLICATION_JSON,
-        body=body,
+        content_type=JSON,
+        body={"person": person.as_json(today), **people_json(first_page, today)},
         headers={"Location": f"{_collection_path()}/{person_id}", "ETag": person.etag},
     )
 

@@ -6,11 +6,13 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 
-from people_api import access, people_store
-from people_api.api import PathId, make_resolver, request_header
-from people_api.conditional import PreconditionFailed, require_match
+from people_api.auth import access
+from people_api.errors import NotFound
+from people_api.http.conditional import PreconditionFailed, require_match
+from people_api.http.requests import PathId, request_header
+from people_api.http.resolver import make_resolver
 from people_api.observability import logger, metrics
-from people_api.people_store import PersonNotFound
+from people_api.people.store import erase_person, person_by_id
 
 app = make_resolver()
 
@@ -19,12 +21,12 @@ app = make_resolver()
 def delete_person(person_id: PathId) -> Response[None]:
     if_match = request_header(app, "If-Match")
     if if_match is None:
-        if not people_store.delete_person(person_id):
-            raise PersonNotFound(f"no person has id {person_id}")
+        if not erase_person(person_id):
+            raise NotFound(f"no person has id {person_id}")
     else:
-        current = people_store.person_by_id(person_id)
+        current = person_by_id(person_id)
         require_match(if_match, current.etag)
-        if not people_store.delete_person(person_id, current):
+        if not erase_person(person_id, current):
             raise PreconditionFailed("the person changed while this request was applied; nothing was changed")
     access.log_write("person deleted", app.current_event.raw_event, person_id=person_id)
     metrics.add_metric(name="PeopleDeleted", unit=MetricUnit.Count, value=1)

@@ -2,8 +2,10 @@
 
 from aws_lambda_powertools.logging import correlation_paths
 
-from people_api import imports_store
-from people_api.api import NotFound, PathId, make_resolver
+from people_api.errors import NotFound
+from people_api.http.requests import PathId
+from people_api.http.resolver import make_resolver
+from people_api.imports.store import import_by_id
 from people_api.observability import logger
 
 app = make_resolver()
@@ -11,7 +13,7 @@ app = make_resolver()
 
 @app.get("/imports/<id>")
 def get_import(import_id: PathId) -> dict:
-    record = imports_store.import_by_id(import_id)
+    record = import_by_id(import_id)
     if record is None:
         raise NotFound(f"no import has id {import_id}")
     return record.as_json()

@@ -5,18 +5,20 @@ from http import HTTPStatus
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 
-from people_api import people_store
-from people_api.api import PathId, make_resolver, person_response, request_header
-from people_api.conditional import not_modified
+from people_api.http.conditional import not_modified
+from people_api.http.requests import PathId, request_header
+from people_api.http.resolver import make_resolver
+from people_api.http.responses import person_response
 from people_api.observability import logger
-from people_api.person import utc_today
+from people_api.people.person import utc_today
+from people_api.people.store import person_by_id
 
 app = make_resolver()
 
 
 @app.get("/people/<id>")
 def get_person(person_id: PathId) -> Response[dict | None]:
-    person = people_store.person_by_id(person_id)
+    person = person_by_id(person_id)
     if not_modified(request_header(app, "If-None-Match"), person.etag):
         return Response(status_code=HTTPStatus.NOT_MODIFIED, headers={"ETag": person.etag})
     return person_response(person, utc_today())

@@ -2,9 +2,11 @@
 
 from aws_lambda_powertools.logging import correlation_paths
 
-from people_api import people_store
-from people_api.api import DEFAULT_LIMIT, Cursor, Limit, make_resolver, percent_decoded
+from people_api.http.cursors import DEFAULT_LIMIT, IDS_BY_LAST_NAME
+from people_api.http.requests import Cursor, Limit, percent_decoded
+from people_api.http.resolver import make_resolver
 from people_api.observability import logger
+from people_api.people.store import ids_with_last_name
 
 app = make_resolver()
 
@@ -12,7 +14,8 @@ app = make_resolver()
 @app.get("/ids/lastname/<lastname>")
 def ids_by_last_name(lastname: str, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None) -> dict:
     last_name = percent_decoded(lastname, "lastname").strip()
-    page = people_store.ids_by_last_name(last_name, limit, cursor)
+    (after_id,) = IDS_BY_LAST_NAME.after(cursor)
+    page = IDS_BY_LAST_NAME.page(ids_with_last_name(last_name, after_id, limit + 1), limit, lambda last: (last,))
     return {"last_name": last_name, "ids": page.items, "next_cursor": page.next_cursor}
 
 

@@ -1,7 +1,8 @@
 """S3 ObjectCreated (*.csv): import each file's people, once per content, all or nothing, with a report."""
 
-from people_api import db, s3_import
+from people_api import db
 from people_api.config import read_settings
+from people_api.imports import s3_import
 from people_api.observability import logger, metrics
 
 read_settings()  # at cold start: a variable with a bad value stops the function here, named in the error

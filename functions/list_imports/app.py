@@ -2,8 +2,10 @@
 
 from aws_lambda_powertools.logging import correlation_paths
 
-from people_api import imports_store
-from people_api.api import DEFAULT_LIMIT, Cursor, Limit, make_resolver
+from people_api.http.cursors import DEFAULT_LIMIT, IMPORTS_NEWEST_FIRST
+from people_api.http.requests import Cursor, Limit
+from people_api.http.resolver import make_resolver
+from people_api.imports.store import imports_newest_first
 from people_api.observability import logger
 
 app = make_resolver()
@@ -11,7 +13,9 @@ app = make_resolver()
 
 @app.get("/imports")
 def list_imports(limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None) -> dict:
-    page = imports_store.imports_newest_first(limit, cursor)
+    (before_id,) = IMPORTS_NEWEST_FIRST.after(cursor)
+    records = imports_newest_first(before_id, limit + 1)
+    page = IMPORTS_NEWEST_FIRST.page(records, limit, lambda last: (last.id,))
     return {"imports": [record.as_json(with_errors=False) for record in page.items], "next_cursor": page.next_cursor}
 
 

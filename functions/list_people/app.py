@@ -2,17 +2,22 @@
 
 from aws_lambda_powertools.logging import correlation_paths
 
-from people_api import people_store
-from people_api.api import DEFAULT_LIMIT, Cursor, Limit, make_resolver, people_json
+from people_api.http.cursors import DEFAULT_LIMIT, PEOPLE_BY_ID
+from people_api.http.requests import Cursor, Limit
+from people_api.http.resolver import make_resolver
+from people_api.http.responses import people_json
 from people_api.observability import logger
-from people_api.person import utc_today
+from people_api.people.person import utc_today
+from people_api.people.store import people_in_id_order
 
 app = make_resolver()
 
 
 @app.get("/people")
 def list_people(limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None) -> dict:
-    return people_json(people_store.people_in_id_order(limit, cursor), utc_today())
+    (after_id,) = PEOPLE_BY_ID.after(cursor)
+    page = PEOPLE_BY_ID.page(people_in_id_order(after_id, limit + 1), limit, lambda last: (last.id,))
+    return people_json(page, utc_today())
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

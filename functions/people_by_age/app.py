@@ -2,10 +2,13 @@
 
 from aws_lambda_powertools.logging import correlation_paths
 
-from people_api import people_store
-from people_api.api import DEFAULT_LIMIT, Cursor, Limit, make_resolver, people_json
+from people_api.http.cursors import DEFAULT_LIMIT, PEOPLE_BY_AGE
+from people_api.http.requests import Cursor, Limit
+from people_api.http.resolver import make_resolver
+from people_api.http.responses import people_json
 from people_api.observability import logger
-from people_api.person import utc_today
+from people_api.people.person import utc_today
+from people_api.people.store import people_in_age_order
 
 app = make_resolver()
 
@@ -13,7 +16,10 @@ app = make_resolver()
 @app.get("/people/age")
 def people_by_age(limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None) -> dict:
     today = utc_today()
-    return people_json(people_store.people_by_age(limit, today, cursor), today)
+    after_age, after_id = PEOPLE_BY_AGE.after(cursor)
+    people = people_in_age_order(after_age, after_id, limit + 1, today)
+    page = PEOPLE_BY_AGE.page(people, limit, lambda last: (last.effective_age(today), last.id))
+    return people_json(page, today)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

@@ -3,7 +3,7 @@
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.logging import correlation_paths
 
-from people_api.api import make_resolver
+from people_api.http.resolver import make_resolver
 from people_api.observability import logger
 
 app = make_resolver()

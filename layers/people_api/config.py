@@ -42,7 +42,7 @@ class Settings(BaseModel):
     auth_issuer: str | None = None  # the authorizer's: the token issuer (`iss`)
     auth_audience: str | None = None  # comma-separated `aud` (or Cognito `client_id`) values accepted
     auth_jwks_url: str | None = None  # the issuer's keys; default <issuer>/.well-known/jwks.json
-    cursor_key: SecretStr | None = Field(None, min_length=32)  # signs page cursors (paging.py); local stacks and tests
+    cursor_key: SecretStr | None = Field(None, min_length=32)  # signs page cursors (http/cursors.py), locally
     cursor_key_secret_arn: str | None = None  # in AWS: the secret holding the cursor key (template: CursorKeySecret)
     read_cache_seconds: int = Field(3, ge=0)  # Cache-Control max-age of successful reads
     import_retention_days: int = Field(30, ge=1)  # import records older than this are purged (template parameter)

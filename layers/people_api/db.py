@@ -19,6 +19,7 @@ from pymysql.constants import CR, ER
 from pymysql.cursors import Cursor
 
 from people_api.config import DatabaseSettings, database_settings
+from people_api.errors import DatabaseUnavailable
 from people_api.observability import logger
 
 # Server-side codes that mean "no usable connection" rather than "bad statement".
@@ -38,10 +39,6 @@ _UNAVAILABLE_SERVER_CODES = {
 }
 
 _local = threading.local()
-
-
-class DatabaseUnavailable(Exception):
-    """The database cannot be reached now; the next call tries again with a new connection."""
 
 
 def connect(settings: DatabaseSettings, **overrides) -> pymysql.Connection:

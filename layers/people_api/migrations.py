@@ -85,7 +85,7 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
             ADD COLUMN progress_at DATETIME(3) NULL AFTER bytes_read
         """,
     ),
-    # The daily purge of import records (imports_store.purge_expired) finds them by when they finished:
+    # The daily purge of import records (imports/store.py, purge_expired) finds them by when they finished:
     # without this index each of its DELETEs would scan, and lock, the whole table.
     6: ("ALTER TABLE imports ADD KEY imports_by_finished_at (finished_at)",),
 }

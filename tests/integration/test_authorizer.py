@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives import serialization
 
 from conftest import TokenIssuer, invoke, load_event
 from functions.authorizer import app
-from people_api.access import GROUPS
+from people_api.auth.access import GROUPS
 
 API = "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/v1"
 WRITER, IMPORT_READER = "people-writers", "import-readers"

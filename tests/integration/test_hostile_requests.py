@@ -12,7 +12,7 @@ from aws_lambda_powertools.utilities import parameters
 from moto import mock_aws
 
 from conftest import invoke, reply, rest_event
-from people_api import paging
+from people_api.http import cursors as paging
 
 MAX_ID = 2**53 - 1
 MAX_CHOSEN_ID = 2**31 - 1

@@ -18,9 +18,12 @@ import pytest
 from moto import mock_aws
 
 from conftest import PEOPLE_CSV, invoke, load_event, load_template, run_together
-from people_api import csv_reader, db, imports_store, people_store, s3_import
+from people_api import db
 from people_api.config import database_settings, read_settings
-from people_api.person import StoredPerson, person_from_json, utc_today
+from people_api.imports import csv_reader, s3_import
+from people_api.imports import store as imports_store
+from people_api.people import store as people_store
+from people_api.people.person import StoredPerson, person_from_json, utc_today
 
 BUCKET = "people-import"
 METHODS = ["load_data", "insert"]

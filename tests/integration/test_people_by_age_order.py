@@ -5,8 +5,9 @@ from datetime import date, timedelta
 
 import pytest
 
-from people_api import db, people_store
-from people_api.person import NewPerson, StoredPerson
+from people_api import db
+from people_api.people import store as people_store
+from people_api.people.person import NewPerson, StoredPerson
 
 TODAYS = [date(2026, 11, 28), date(2028, 2, 29), date(2027, 3, 1)]
 
@@ -39,28 +40,33 @@ def brute_force_order(people: list[StoredPerson], today: date) -> list[int]:
     return [p.id for p in sorted(people, key=key)]
 
 
+def position_after(person: StoredPerson, today: date) -> tuple[int | None, int]:
+    """Where a page that ends with `person` ends, as the API's cursor says it (GET /people/age)."""
+    return person.effective_age(today), person.id
+
+
 @pytest.mark.parametrize("today", TODAYS)
 @pytest.mark.parametrize("limit", [5, 100, 1000])
 def test_paging_by_age_matches_a_full_sort(many_people, today, limit):
-    ids, cursor = [], None
+    ids, after = [], (-1, 0)
     while True:
-        page = people_store.people_by_age(limit, today, cursor)
-        assert len(page.items) <= limit
-        ids += [p.id for p in page.items]
-        cursor = page.next_cursor
-        if cursor is None:
+        rows = people_store.people_in_age_order(*after, limit, today)
+        assert len(rows) <= limit
+        ids += [p.id for p in rows]
+        if len(rows) < limit:
             break
+        after = position_after(rows[-1], today)
     assert ids == brute_force_order(many_people, today)
 
 
 def test_a_page_reads_few_rows_not_the_whole_table(many_people):
     """Index range scans: no full-table read and no sort of the whole table for a page."""
     today = TODAYS[0]
-    first = people_store.people_by_age(50, today)
-    middle = people_store.people_by_age(50, today, first.next_cursor)
+    first = people_store.people_in_age_order(-1, 0, 50, today)
+    middle = people_store.people_in_age_order(*position_after(first[-1], today), 50, today)
     with db.cursor() as cur:
         cur.execute("FLUSH STATUS")
-        people_store.people_by_age(50, today, middle.next_cursor)
+        people_store.people_in_age_order(*position_after(middle[-1], today), 50, today)
         cur.execute("SHOW SESSION STATUS WHERE Variable_name IN ('Handler_read_rnd_next', 'Sort_rows')")
         status = {name: int(value) for name, value in cur.fetchall()}
     # 3,000 rows in the table; a page of 50 reads its candidates plus at most one age's dates.

@@ -10,7 +10,7 @@ import pytest
 from conftest import invoke, load_event, reply
 from functions.update_person.app import WRITE_ATTEMPTS
 from people_api import db
-from people_api.api import MAX_BODY_BYTES
+from people_api.http.requests import MAX_BODY_BYTES
 
 MERGE_PATCH = {"Content-Type": "application/merge-patch+json"}
 

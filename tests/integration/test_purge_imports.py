@@ -8,8 +8,9 @@ import uuid
 import pytest
 
 from conftest import invoke, load_event
-from people_api import db, imports_store
-from people_api.import_record import FAILED, REJECTED, SUCCEEDED, ObjectRef
+from people_api import db
+from people_api.imports import store as imports_store
+from people_api.imports.record import FAILED, REJECTED, SUCCEEDED, ObjectRef
 
 RETENTION_DAYS = 30
 PLENTY_OF_TIME = lambda: 900.0  # noqa: E731  (seconds left, as the Lambda context would say)

@@ -8,8 +8,8 @@ from urllib.parse import quote
 import pytest
 
 from conftest import invoke, load_event, reply
-from people_api import people_store
-from people_api.person import inferred_age, person_from_json, utc_today
+from people_api.people import store as people_store
+from people_api.people.person import inferred_age, person_from_json, utc_today
 
 
 def test_ping_answers_pong_as_text(database):

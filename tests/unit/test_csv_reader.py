@@ -5,7 +5,7 @@ from datetime import date
 
 import pytest
 
-from people_api.csv_reader import DeadlinePassed, FileRejected, Tally, read_people
+from people_api.imports.csv_reader import DeadlinePassed, FileRejected, Tally, read_people
 
 TODAY = date(2026, 11, 28)
 

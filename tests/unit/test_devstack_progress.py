@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from rich.console import Console
 
 from devstack.progress import ProgressBar, ProgressLines, summary
-from people_api.import_record import ImportRecord, ObjectRef, RowCounts
+from people_api.imports.record import ImportRecord, ObjectRef, RowCounts
 
 STARTED = datetime(2026, 11, 29, 6, 0, 0)
 

@@ -5,7 +5,7 @@ from datetime import date, datetime
 
 import pytest
 
-from people_api.person import (
+from people_api.people.person import (
     FIELDS,
     PersonInvalid,
     StoredPerson,

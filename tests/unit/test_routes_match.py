@@ -22,7 +22,7 @@ import pytest
 import yaml
 
 from conftest import load_template
-from people_api import access
+from people_api.auth import access
 
 ROOT = Path(__file__).resolve().parents[2]
 HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}

@@ -25,7 +25,7 @@ from samtranslator.yaml_helper import yaml_parse
 from people_api.observability import metrics
 
 ROOT = Path(__file__).resolve().parents[2]
-DATABASE_MODULES = {"db", "people_store", "imports_store", "s3_import", "migrations"}
+DATABASE_MODULES = {"db", "people.store", "imports.store", "imports.s3_import", "migrations"}
 NO_VALUE = object()
 
 CREATE = {"DatabaseMode": "create"}
@@ -403,7 +403,7 @@ def test_each_alarm_exists_and_notifies_the_topic(stack):
 
 def test_the_failed_imports_alarm_watches_the_metric_the_import_emits(stack):
     [alarm] = [a for a in of_type(stack, "AWS::CloudWatch::Alarm").values() if a["MetricName"] == "ImportsFailed"]
-    s3_import = (ROOT / "layers" / "people_api" / "s3_import.py").read_text()
+    s3_import = (ROOT / "layers" / "people_api" / "imports" / "s3_import.py").read_text()
     assert 'add_metric(name="ImportsFailed"' in s3_import
     service = {e["POWERTOOLS_SERVICE_NAME"] for f in functions(stack).values() for e in [environment(f)]}
     assert alarm["Dimensions"] == [{"Name": "service", "Value": service.pop()}] and not service

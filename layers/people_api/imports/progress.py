@@ -12,10 +12,11 @@ from contextlib import contextmanager, suppress
 
 import pymysql
 
-from people_api import db, imports_store
+from people_api import db
 from people_api.config import database_settings
-from people_api.csv_reader import Tally
-from people_api.import_record import RowCounts
+from people_api.imports import store
+from people_api.imports.csv_reader import Tally
+from people_api.imports.record import RowCounts
 from people_api.observability import logger
 
 PROGRESS_EVERY_SECONDS = 1.0
@@ -42,7 +43,7 @@ class Progress:
         self._thread.join()
 
     def stored(self, inserted: int, duplicate: int) -> None:
-        """The loader's totals so far (people_loader.load_people's `stored`)."""
+        """The loader's totals so far (loader.load_people's `stored`)."""
         self.inserted, self.duplicate = inserted, duplicate
 
     def rows(self) -> RowCounts:
@@ -53,7 +54,7 @@ class Progress:
             try:
                 if self._conn is None:
                     self._conn = db.connect(database_settings())
-                imports_store.record_progress(self._conn, self.import_id, self.rows(), self.tally.bytes_read)
+                store.record_progress(self._conn, self.import_id, self.rows(), self.tally.bytes_read)
             except pymysql.Error:
                 # Progress is a courtesy: the import goes on, and the next tick tries a new connection.
                 logger.warning("could not record the import's progress", exc_info=True)

@@ -17,7 +17,7 @@ from datetime import date
 from operator import itemgetter
 from typing import Any, Protocol
 
-from people_api.person import CSV_HEADERS, FIELDS, NewPerson, PersonInvalid, clean_person
+from people_api.people.person import CSV_HEADERS, FIELDS, NewPerson, PersonInvalid, clean_person
 
 MAX_FIELD_CHARS = 1000
 MAX_ROW_ERRORS = 100

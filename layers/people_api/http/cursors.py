@@ -1,5 +1,8 @@
 """Page cursors: where a listing's page ended, signed so that only cursors this API handed out are accepted.
 
+The stores fetch rows after a position; a `Listing` turns a client's cursor into that position
+and the rows fetched into a page with the next cursor, so cursors stay an HTTP concern.
+
 A cursor is `<payload>.<tag>`, both base64url without padding: the payload is the JSON
 `[listing, *position]`, the tag an HMAC-SHA256 of the payload under the cursor key
 (`config.cursor_key`), truncated to 128 bits. A cursor of another listing, one signed with another key, or any
@@ -13,15 +16,17 @@ import binascii
 import hashlib
 import hmac
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from people_api.config import cursor_key
+from people_api.people.person import MAX_ID
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
 MAX_CURSOR_LENGTH = 200
-MAX_POSITION = 2**53 - 1  # person.MAX_ID: ids and ages alike
+MAX_POSITION = MAX_ID  # ids and ages alike
 _TAG_BYTES = 16
 
 
@@ -60,11 +65,29 @@ def decode_cursor(cursor: str, listing: str, size: int) -> list[int | None]:
     return value[1:]
 
 
-def page_of(rows: list[Any], limit: int, cursor_of) -> Page:
-    """Cut `limit + 1` fetched rows to a page; the extra row only says another page exists."""
-    if len(rows) > limit:
-        return Page(rows[:limit], cursor_of(rows[limit - 1]))
-    return Page(rows, None)
+@dataclass(frozen=True)
+class Listing:
+    """A paged listing: its name, which every cursor it hands out carries, and the position before its first row."""
+
+    name: str
+    start: tuple[int | None, ...]
+
+    def after(self, cursor: str | None) -> tuple[int | None, ...]:
+        """Where the page asked for starts: the cursor's position, or the listing's start without one."""
+        return self.start if cursor is None else tuple(decode_cursor(cursor, self.name, len(self.start)))
+
+    def page(self, rows: list[Any], limit: int, position_of: Callable[[Any], tuple[int | None, ...]]) -> Page:
+        """`limit + 1` fetched rows cut to a page; the extra row only says another page exists."""
+        if len(rows) > limit:
+            return Page(rows[:limit], encode_cursor(self.name, *position_of(rows[limit - 1])))
+        return Page(rows, None)
+
+
+# The API's listings, in one place: a cursor of one is refused by the others because the names differ.
+PEOPLE_BY_ID = Listing("people", (0,))
+PEOPLE_BY_AGE = Listing("age", (-1, 0))  # (age, id); an age of None: the people with neither age nor date
+IDS_BY_LAST_NAME = Listing("lastname", (0,))
+IMPORTS_NEWEST_FIRST = Listing("imports", (MAX_ID + 1,))
 
 
 def _tag(payload: bytes) -> bytes:

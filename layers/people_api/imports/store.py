@@ -14,9 +14,7 @@ from dataclasses import dataclass
 import pymysql
 
 from people_api import db
-from people_api.import_record import PENDING, RUNNING, ImportRecord, ObjectRef, RowCounts
-from people_api.paging import Page, decode_cursor, encode_cursor, page_of
-from people_api.person import MAX_ID
+from people_api.imports.record import PENDING, RUNNING, ImportRecord, ObjectRef, RowCounts
 
 MAX_MESSAGE_CHARS = 1000
 _RECORD_COLUMNS = (
@@ -116,14 +114,13 @@ def import_by_id(import_id: int, conn: pymysql.Connection | None = None) -> Impo
     return None if row is None else _record(row)
 
 
-def imports_newest_first(limit: int, cursor: str | None = None) -> Page:
-    (before_id,) = decode_cursor(cursor, "imports", 1) if cursor else (MAX_ID + 1,)
+def imports_newest_first(before_id: int, count: int) -> list[ImportRecord]:
+    """Up to `count` records with an id below `before_id`, newest first."""
     with db.cursor() as cur:
         cur.execute(
-            f"SELECT {_RECORD_COLUMNS} FROM imports WHERE id < %s ORDER BY id DESC LIMIT %s", (before_id, limit + 1)
+            f"SELECT {_RECORD_COLUMNS} FROM imports WHERE id < %s ORDER BY id DESC LIMIT %s", (before_id, count)
         )
-        rows = [_record(row) for row in cur.fetchall()]
-    return page_of(rows, limit, lambda last: encode_cursor("imports", last.id))
+        return [_record(row) for row in cur.fetchall()]
 
 
 PURGE_BATCH_ROWS = 500

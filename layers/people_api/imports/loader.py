@@ -20,10 +20,10 @@ import pymysql
 from pymysql.constants import CLIENT, ER
 from pymysql.cursors import Cursor
 
-from people_api.csv_reader import FileRejected
-from people_api.feeder import feeding
-from people_api.people_store import INSERT_COLUMNS, INSERT_PLACEHOLDERS, insert_row
-from people_api.person import NewPerson
+from people_api.imports.csv_reader import FileRejected
+from people_api.imports.feeder import feeding
+from people_api.people.person import NewPerson
+from people_api.people.store import INSERT_COLUMNS, INSERT_PLACEHOLDERS, insert_row
 
 LOAD_DATA, INSERT = "load_data", "insert"
 INSERT_BATCH_ROWS = 5000

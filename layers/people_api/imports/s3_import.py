@@ -2,7 +2,7 @@
 
 For every ObjectCreated record: claim the object's `imports` record by (bucket,
 key, ETag), take its lock (racing deliveries wait, then see it done), stream the
-object through `csv_reader` (the person rules, row by row) and `people_loader`
+object through `csv_reader` (the person rules, row by row) and `loader`
 into the people table in one transaction that also marks the import succeeded,
 then write a JSON report under `reports/`.
 A file rejected as a whole is final; any other failure rolls back, is recorded,
@@ -25,12 +25,13 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes import S3Event
 from botocore.exceptions import ClientError
 
-from people_api import db, import_progress, imports_store, people_loader
+from people_api import db
 from people_api.config import Settings
-from people_api.csv_reader import FileRejected, Tally, read_people
-from people_api.import_record import FAILED, FINISHED, REJECTED, SUCCEEDED, ImportRecord, ObjectRef, RowCounts
+from people_api.imports import loader, progress, store
+from people_api.imports.csv_reader import FileRejected, Tally, read_people
+from people_api.imports.record import FAILED, FINISHED, REJECTED, SUCCEEDED, ImportRecord, ObjectRef, RowCounts
 from people_api.observability import logger, metrics
-from people_api.person import utc_today
+from people_api.people.person import utc_today
 
 REPORTS_PREFIX = "reports/"
 CSV_SUFFIX = ".csv"
@@ -91,19 +92,19 @@ def handle_event(
 def import_object(conn, s3, obj: ObjectRef, settings: Settings, ends_at: float) -> dict[str, Any]:
     """Import one object unless its content was imported before; answer with its report."""
     deadline = ends_at - DEADLINE_MARGIN_SECONDS
-    import_id = imports_store.claim(conn, obj)
+    import_id = store.claim(conn, obj)
     # GET_LOCK answers only when its wait ends: a wait past the connection's read timeout would end
     # as a lost connection instead of ImportBusy.
     wait_seconds = min(deadline - time.monotonic(), settings.db_read_timeout - 1)
-    if not imports_store.lock(conn, import_id, max(1, int(wait_seconds))):
+    if not store.lock(conn, import_id, max(1, int(wait_seconds))):
         raise ImportBusy(f"import {import_id} of s3://{obj.bucket}/{obj.key} is still running in another delivery")
     try:
-        previous = imports_store.import_by_id(import_id, conn)
+        previous = store.import_by_id(import_id, conn)
         if previous.status in FINISHED:
             return _already_imported(s3, obj, previous)
-        return _run(conn, s3, imports_store.start(conn, import_id), settings, deadline)
+        return _run(conn, s3, store.start(conn, import_id), settings, deadline)
     finally:
-        imports_store.unlock(conn, import_id)
+        store.unlock(conn, import_id)
 
 
 def _run(conn, s3, record: ImportRecord, settings: Settings, deadline: float) -> dict[str, Any]:
@@ -115,16 +116,16 @@ def _run(conn, s3, record: ImportRecord, settings: Settings, deadline: float) ->
         _check_name(obj)
         _check_size(obj, settings.max_import_bytes)
         with closing(_open(s3, obj)) as body:
-            # A generator: people_loader consumes it in its feeder thread, which so fills `tally` too.
+            # A generator: the loader consumes it in its feeder thread, which so fills `tally` too.
             people = read_people(body, utc_today(), tally, max_bytes=settings.max_import_bytes, deadline=deadline)
             with db.transaction(conn) as cur:
-                with import_progress.reporting(record.id, tally) as progress:
-                    loaded = people_loader.load_people(cur, people, settings.import_load_method, progress.stored)
+                with progress.reporting(record.id, tally) as reporter:
+                    loaded = loader.load_people(cur, people, settings.import_load_method, reporter.stored)
                 ended = _ended(record, SUCCEEDED, None, tally, loaded)
-                imports_store.finish(conn, ended)
+                store.finish(conn, ended)
     except FileRejected as rejected:
         ended = _ended(record, REJECTED, str(rejected), tally)
-        imports_store.finish(conn, ended)
+        store.finish(conn, ended)
     except Exception as error:
         ended = _ended(record, FAILED, f"{type(error).__name__}: {error}", tally)
         _record_failure(conn, s3, ended, started_at, clock)
@@ -187,7 +188,7 @@ def _record_failure(conn, s3, ended: ImportRecord, started_at: datetime, clock: 
     metrics.add_metric(name="ImportsFailed", unit=MetricUnit.Count, value=1)
     _time(ended, time.monotonic() - clock)
     try:
-        imports_store.finish(conn, ended)
+        store.finish(conn, ended)
     except Exception:
         logger.exception("could not record the failure", extra={"import_id": ended.id})
     try:

@@ -8,8 +8,15 @@ import pymysql
 from pymysql.constants import ER
 
 from people_api import db
-from people_api.paging import Page, decode_cursor, encode_cursor, page_of
-from people_api.person import FIELDS, NewPerson, StoredPerson, inferred_age, last_name_key, latest_graduation_for_age
+from people_api.errors import Conflict, NotFound
+from people_api.people.person import (
+    FIELDS,
+    NewPerson,
+    StoredPerson,
+    inferred_age,
+    last_name_key,
+    latest_graduation_for_age,
+)
 
 COLUMNS = ", ".join(StoredPerson._fields)  # a StoredPerson's: the person's FIELDS, then version and times
 _INSERT_FIELDS = (*FIELDS, "last_name_key")
@@ -22,32 +29,24 @@ _UPDATE_ASSIGNMENTS = ", ".join(f"{column} = %s" for column in _INSERT_FIELDS[1:
 _BY_GRADUATION = "FORCE INDEX (people_by_graduation)"
 
 
-class PersonNotFound(LookupError):
-    pass
-
-
-class PersonExists(ValueError):
-    pass
-
-
 def insert_row(person: NewPerson) -> tuple:
     """The values of INSERT_COLUMNS for a person."""
     return (*person, last_name_key(person.last_name))
 
 
 def add_person(person: NewPerson) -> int:
-    """Insert a person; return its id. An id already taken raises PersonExists, changing nothing."""
+    """Insert a person; return its id. An id already taken raises Conflict, changing nothing."""
     try:
         with db.cursor() as cur:
             cur.execute(f"INSERT INTO people ({INSERT_COLUMNS}) VALUES {INSERT_PLACEHOLDERS}", insert_row(person))
             return cur.lastrowid
     except pymysql.err.IntegrityError as error:
         if error.args[0] == ER.DUP_ENTRY:
-            raise PersonExists(f"a person with id {person.id} already exists") from error
+            raise Conflict(f"a person with id {person.id} already exists") from error
         raise
 
 
-def update_person(person: NewPerson, current: StoredPerson) -> StoredPerson | None:
+def update_if_current(person: NewPerson, current: StoredPerson) -> StoredPerson | None:
     """Write `person` over `current` if the row is still that version: the new row, or None (nothing written).
 
     The version test and the write are one statement, so two writers that read the same
@@ -67,7 +66,7 @@ def update_person(person: NewPerson, current: StoredPerson) -> StoredPerson | No
         return StoredPerson(*cur.fetchone())
 
 
-def delete_person(person_id: int, current: StoredPerson | None = None) -> bool:
+def erase_person(person_id: int, current: StoredPerson | None = None) -> bool:
     """Delete a person (only if still the version `current` is, when given); False if nothing was deleted."""
     with db.cursor() as cur:
         if current is None:
@@ -85,48 +84,43 @@ def person_by_id(person_id: int) -> StoredPerson:
         cur.execute(f"SELECT {COLUMNS} FROM people WHERE id = %s", (person_id,))
         row = cur.fetchone()
     if row is None:
-        raise PersonNotFound(f"no person has id {person_id}")
+        raise NotFound(f"no person has id {person_id}")
     return StoredPerson(*row)
 
 
-def people_in_id_order(limit: int, cursor: str | None = None) -> Page:
-    """People ordered by id."""
-    (after_id,) = decode_cursor(cursor, "people", 1) if cursor else (0,)
+def people_in_id_order(after_id: int, count: int) -> list[StoredPerson]:
+    """Up to `count` people after id `after_id`, ordered by id."""
     with db.cursor() as cur:
-        cur.execute(f"SELECT {COLUMNS} FROM people WHERE id > %s ORDER BY id LIMIT %s", (after_id, limit + 1))
-        rows = [StoredPerson(*row) for row in cur.fetchall()]
-    return page_of(rows, limit, lambda last: encode_cursor("people", last.id))
+        cur.execute(f"SELECT {COLUMNS} FROM people WHERE id > %s ORDER BY id LIMIT %s", (after_id, count))
+        return [StoredPerson(*row) for row in cur.fetchall()]
 
 
-def ids_by_last_name(last_name: str, limit: int, cursor: str | None = None) -> Page:
-    """Ids of the people with this last name, case-insensitively, ordered by id."""
-    (after_id,) = decode_cursor(cursor, "lastname", 1) if cursor else (0,)
+def ids_with_last_name(last_name: str, after_id: int, count: int) -> list[int]:
+    """Up to `count` ids after `after_id` of the people with this last name, case-insensitively, in id order."""
     with db.cursor() as cur:
         cur.execute(
             "SELECT id FROM people WHERE last_name_key = %s AND id > %s ORDER BY id LIMIT %s",
-            (last_name_key(last_name), after_id, limit + 1),
+            (last_name_key(last_name), after_id, count),
         )
-        ids = [person_id for (person_id,) in cur.fetchall()]
-    return page_of(ids, limit, lambda last: encode_cursor("lastname", last))
+        return [person_id for (person_id,) in cur.fetchall()]
 
 
-def people_by_age(limit: int, today: date, cursor: str | None = None) -> Page:
-    """People youngest first by their age, stated or inferred as of `today`; ties by id.
+def people_in_age_order(after_age: int | None, after_id: int, count: int, today: date) -> list[StoredPerson]:
+    """Up to `count` people after (`after_age`, `after_id`), youngest first by their age, stated or inferred
+    as of `today`; ties by id. Start at age -1; an age of None is the people with neither age nor date.
 
     The inferred age changes with the date, so no column can hold it. Instead this
     merges index range scans: stated ages in (age, id) order; graduation dates
     newest first, which is inferred age order, each age being a one-year range of
     dates whose rows are then ordered by id; and last, people with neither.
     """
-    after_age, after_id = decode_cursor(cursor, "age", 2) if cursor else (-1, 0)
     with db.cursor() as cur:
         if after_age is None:
-            rows = _without_age(cur, after_id, limit + 1)
-        else:
-            rows = _with_age(cur, after_age, after_id, limit + 1, today)
-            if len(rows) <= limit:
-                rows += _without_age(cur, 0, limit + 1 - len(rows))
-    return page_of(rows, limit, lambda last: encode_cursor("age", last.effective_age(today), last.id))
+            return _without_age(cur, after_id, count)
+        rows = _with_age(cur, after_age, after_id, count, today)
+        if len(rows) < count:
+            rows += _without_age(cur, 0, count - len(rows))
+        return rows
 
 
 def _with_age(cur, after_age: int, after_id: int, count: int, today: date) -> list[StoredPerson]:

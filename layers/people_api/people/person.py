@@ -21,7 +21,7 @@ class NewPerson(NamedTuple):
     """A person that passed the rules, ready to be stored (`id` None: assigned by the database).
 
     The one list of a person's fields: `FIELDS`, `StoredPerson`, the table's columns
-    (`people_store`) and `clean_person`'s parameters follow it.
+    (`people/store.py`) and `clean_person`'s parameters follow it.
     """
 
     id: int | None
@@ -310,7 +310,7 @@ class StoredPerson(
         [*NewPerson.__annotations__.items(), ("version", int), ("created_at", datetime), ("updated_at", datetime)],
     )
 ):
-    """A row of the people table (`people_store.COLUMNS`): a person's fields, then its version and times.
+    """A row of the people table (`people/store.py`, COLUMNS): a person's fields, then its version and times.
 
     `version` grows by one on every write; `created_at` and `updated_at` are the
     database's UTC clock.

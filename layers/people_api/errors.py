@@ -1,0 +1,13 @@
+"""The errors every part of the layer may raise, and that the API answers (http/resolver.py's table)."""
+
+
+class NotFound(LookupError):
+    """Nothing has that id: no such person, no such import (404)."""
+
+
+class Conflict(Exception):
+    """The request cannot be carried out in the state things are in: an id taken, a write that kept losing (409)."""
+
+
+class DatabaseUnavailable(Exception):
+    """The database cannot be reached now; the next call tries again with a new connection (503)."""

@@ -1,0 +1,56 @@
+"""What the API answers: JSON bodies, error answers, and the caching headers of every answer."""
+
+from __future__ import annotations
+
+from datetime import date
+from http import HTTPStatus
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+
+from people_api.auth import access
+from people_api.http.cursors import Page
+from people_api.people.person import StoredPerson
+
+JSON = content_types.APPLICATION_JSON
+NO_STORE = "no-store"
+
+
+def error_response(status: HTTPStatus, message: str, errors: list[dict] | None = None, **headers: str) -> Response:
+    body: dict[str, Any] = {"message": message}
+    if errors is not None:
+        body["errors"] = errors
+    headers = {"Cache-Control": NO_STORE, **headers}
+    return Response(status_code=status, content_type=JSON, body=body, headers=headers)
+
+
+def person_response(person: StoredPerson, today: date) -> Response:
+    """One person as JSON (200), with its ETag."""
+    return Response(
+        status_code=HTTPStatus.OK, content_type=JSON, body=person.as_json(today), headers={"ETag": person.etag}
+    )
+
+
+def people_json(page: Page, today: date) -> dict[str, Any]:
+    """A page of StoredPerson as the listings answer it."""
+    return {"people": [person.as_json(today) for person in page.items], "next_cursor": page.next_cursor}
+
+
+def cache_control(read_cache_seconds: int):
+    """A middleware: successful reads may be cached that long; writes may not (errors: error_response).
+
+    A read that came through the authorizer (reads need a token, or it is an import's) is
+    `private`: a shared cache must not hand one caller's answer to another.
+    """
+
+    def middleware(app: APIGatewayRestResolver, next_middleware) -> Response:
+        response = next_middleware(app)
+        read = app.current_event.http_method == "GET"
+        if read and response.status_code in (HTTPStatus.OK, HTTPStatus.NOT_MODIFIED):
+            audience = "private" if access.caller_of(app.current_event.raw_event) else "public"
+            response.headers.setdefault("Cache-Control", f"{audience}, max-age={read_cache_seconds}")
+        else:
+            response.headers.setdefault("Cache-Control", NO_STORE)
+        return response
+
+    return middleware
