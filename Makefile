@@ -7,7 +7,11 @@ export SAM_CLI_TELEMETRY := 0
 
 CHECKOV_VENV := .venv-checkov
 
-.PHONY: dev token put test lint checkov build check migrate bench deploy clean
+.PHONY: help dev token put test lint checkov build check migrate bench deploy clean
+.DEFAULT_GOAL := help
+
+help:  ## this menu: every target and what it does (`make` alone prints it)
+	@awk 'BEGIN {FS = ":[^#]*## "} /^[a-z][a-z-]*:.*## / {printf "  make %-9s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 $(VENV)/.installed: requirements-dev.txt layers/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -44,7 +48,7 @@ checkov: $(CHECKOV_VENV)/.installed  ## checkov on template.yaml: no failure all
 build: $(VENV)/.installed  ## sam build with this machine's Python (deploys build with python3.13: see README)
 	$(BIN)/sam build --parameter-overrides PythonRuntime=$(PYTHON_RUNTIME)
 
-check: lint test build
+check: lint test build  ## what CI runs: lint, test and build
 
 migrate: $(VENV)/.installed  ## apply the schema migrations to DB_NAME (default: people), creating it if missing
 	PYTHONPATH=layers $(BIN)/python -m people_api.migrations --create-database
@@ -58,5 +62,5 @@ deploy: $(VENV)/.installed  ## build for python3.13/arm64 (needs python3.13 or D
 	$(BIN)/sam build
 	$(BIN)/sam deploy
 
-clean:
+clean:  ## remove the SAM build (.aws-sam) and pytest's cache
 	rm -rf .aws-sam .pytest_cache
