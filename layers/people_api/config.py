@@ -46,6 +46,7 @@ class Settings(BaseModel):
     cursor_key_secret_arn: str | None = None  # in AWS: the secret holding the cursor key (template: CursorKeySecret)
     read_cache_seconds: int = Field(3, ge=0)  # Cache-Control max-age of successful reads
     import_retention_days: int = Field(30, ge=1)  # import records older than this are purged (template parameter)
+    cors_allowed_origins: str = ""  # comma-separated browser origins that may read the answers (template parameter)
 
 
 def read_settings(environ: Mapping[str, str] = os.environ) -> Settings:

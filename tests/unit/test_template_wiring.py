@@ -491,6 +491,8 @@ def test_what_api_gateway_gets_for_each_route_and_the_refusals(reads):
     read_security = [reads] if reads else []
     assert security == {
         "GET /ping": ["Anyone"],
+        "GET /docs": ["Anyone"],
+        "GET /docs/{file}": ["Anyone"],
         "POST /people": ["BearerToken"],
         "PATCH /people/{id}": ["BearerToken"],
         "DELETE /people/{id}": ["BearerToken"],

@@ -33,7 +33,7 @@ ROUTES = {
     WRITE_PEOPLE: (("POST", "/people"), ("PATCH", "/people/*"), ("DELETE", "/people/*")),
     READ_IMPORTS: (("GET", "/imports"), ("GET", "/imports/*")),
 }
-OPEN_ROUTES = (("GET", "/ping"),)
+OPEN_ROUTES = (("GET", "/ping"), ("GET", "/docs"), ("GET", "/docs/*"))  # /docs: the API's document as a page
 ANONYMOUS = "anonymous"
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from http import HTTPStatus
 
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
 from people_api.config import read_settings
@@ -31,14 +31,30 @@ STATUS_OF_ERROR: dict[type[Exception], HTTPStatus] = {
 _HEADERS_OF_STATUS = {HTTPStatus.SERVICE_UNAVAILABLE: {"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)}}
 
 
+def cors_config(origins: list[str]) -> CORSConfig | None:
+    """Answers to an allowed Origin name it, and let its scripts read the headers a client needs; None: no CORS.
+
+    The preflight (OPTIONS) never reaches a function: API Gateway answers it (template.yaml, README CORS).
+    """
+    if not origins:
+        return None
+    return CORSConfig(
+        allow_origin=origins[0],
+        extra_origins=origins[1:],
+        allow_headers=["If-Match", "If-None-Match"],  # beside Powertools' own: Authorization, Content-Type...
+        expose_headers=["ETag", "Location", "Retry-After"],
+    )
+
+
 def make_resolver() -> APIGatewayRestResolver:
     """A REST API resolver that answers every known error as JSON with a `message`.
 
     Built at cold start, so it checks the settings then: a variable with a bad value stops the function, named.
     """
     settings = read_settings()
-    app = APIGatewayRestResolver(enable_validation=True)
-    app.use([cache_control(settings.read_cache_seconds)])
+    origins = [origin for origin in settings.cors_allowed_origins.split(",") if origin]
+    app = APIGatewayRestResolver(enable_validation=True, cors=cors_config(origins))
+    app.use([cache_control(settings.read_cache_seconds, vary_origin=bool(origins))])
 
     @app.exception_handler(list(STATUS_OF_ERROR))
     def known_error(error: Exception) -> Response:

@@ -36,15 +36,18 @@ def people_json(page: Page, today: date) -> dict[str, Any]:
     return {"people": [person.as_json(today) for person in page.items], "next_cursor": page.next_cursor}
 
 
-def cache_control(read_cache_seconds: int):
+def cache_control(read_cache_seconds: int, vary_origin: bool = False):
     """A middleware: successful reads may be cached that long; writes may not (errors: error_response).
 
     A read that came through the authorizer (reads need a token, or it is an import's) is
-    `private`: a shared cache must not hand one caller's answer to another.
+    `private`: a shared cache must not hand one caller's answer to another. With CORS on, every
+    answer `Vary: Origin`: a cache must not hand one origin's answer, which names it, to another.
     """
 
     def middleware(app: APIGatewayRestResolver, next_middleware) -> Response:
         response = next_middleware(app)
+        if vary_origin:
+            response.headers["Vary"] = "Origin"
         read = app.current_event.http_method == "GET"
         if read and response.status_code in (HTTPStatus.OK, HTTPStatus.NOT_MODIFIED):
             audience = "private" if access.caller_of(app.current_event.raw_event) else "public"
