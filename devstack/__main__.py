@@ -36,6 +36,7 @@ class Settings:
     bucket: str
     seed: bool
     reads_authorizer: str  # the template's PeopleReadsAuthorizer: "BearerToken" makes the reads need a token
+    cors_allowed_origins: str  # the template's CorsAllowedOrigins: browser origins that may call the API
     function_concurrency: int | None  # execution environments per function (docs/dev.md); None: the default
 
     @classmethod
@@ -47,6 +48,7 @@ class Settings:
             bucket=os.environ.get("BUCKET", "people-import"),
             seed=os.environ.get("SEED", "1") != "0",
             reads_authorizer=os.environ.get("PEOPLE_READS_AUTHORIZER", ""),
+            cors_allowed_origins=os.environ.get("CORS_ALLOWED_ORIGINS", ""),
             function_concurrency=int(os.environ.get("FUNCTION_CONCURRENCY") or 0) or None,
         )
 
@@ -113,7 +115,10 @@ def main() -> int:
     from devstack.schedule import Schedules
     from people_api.config import database_settings
 
-    parameters = {"PeopleReadsAuthorizer": settings.reads_authorizer}
+    parameters = {
+        "PeopleReadsAuthorizer": settings.reads_authorizer,
+        "CorsAllowedOrigins": settings.cors_allowed_origins,
+    }
     stacks, _ = SamLocalStackProvider.get_stacks(str(TEMPLATE), parameter_overrides=parameters)
     functions = template_functions(stacks, ROOT)
     logs.align([*functions, "api", "s3", "schedule"])
@@ -188,6 +193,7 @@ def _banner(settings: Settings, database, seconds: float) -> None:
         "  schedule  the template's scheduled functions ran at start and run every 24 hours (docs/dev.md)",
         f"  MySQL     {database.user}@{database.host}:{database.port}, database {database.database}",
         f"  try       curl {api_url}/people/age",
+        f"  docs      {api_url}/docs   (every operation, to read and try in a browser)",
         "  token     make token   (prints an access token of the local issuer, allowed everything; 1 hour)",
         f'  write     curl -H "Authorization: Bearer $(make -s token)" -H "Content-Type: application/json"'
         f' -d \'{{"first_name": "Ada", '

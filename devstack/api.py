@@ -12,12 +12,14 @@ from samcli.lib.providers.provider import Stack
 from samcli.local.apigw.event_constructor import construct_v1_event
 from samcli.local.apigw.exceptions import AuthorizerUnauthorizedRequest
 from samcli.local.apigw.local_apigw_service import LocalApigwService
+from samcli.local.apigw.path_converter import PathConverter
 from samcli.local.apigw.route import Route
 from werkzeug.exceptions import HTTPException
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from devstack import logs
 from devstack.functions import AuthorizerFailed, InProcessRunner
+from devstack.gateway_answers import mapped_headers, preflights, template_value
 
 
 def template_routes(stacks: list[Stack]) -> list[Route]:
@@ -73,10 +75,11 @@ def api_gateway(stacks: list[Stack], runner: InProcessRunner) -> LocalApigwServi
     service = _Gateway(api=ApiProvider(stacks).api, lambda_runner=runner)
     service.create()
     responses = gateway_responses(stacks)
+    preflight_of = preflights(stacks)
 
     def answer(kind: str) -> Response:
         status, headers, body = responses.get(kind) or DEFAULT_GATEWAY_RESPONSES[kind]
-        return Response(body, status, headers=headers, mimetype="application/json")
+        return Response(body, status, headers=mapped_headers(headers, request.headers), mimetype="application/json")
 
     app = service._app
     app.register_error_handler(GatewayResponse, lambda error: answer(str(error)))
@@ -89,14 +92,31 @@ def api_gateway(stacks: list[Stack], runner: InProcessRunner) -> LocalApigwServi
     app.url_map.merge_slashes = False  # /people//1 is no route, as in API Gateway, not a redirect to /people/1
 
     @app.before_request
-    def only_the_template_methods() -> None:
-        """Flask adds HEAD to every GET route; API Gateway answers a method the resource lacks as no route."""
+    def only_the_template_methods() -> Response | None:
+        """Flask adds HEAD to every GET route; API Gateway answers a method the resource lacks as no route.
+
+        OPTIONS is the template's CORS preflight where it has one (gateway_answers.py).
+        """
+        if request.method == "OPTIONS" and (preflight := preflight_of.get(_route_path(app))) is not None:
+            status, headers = preflight.answer(request.headers)
+            return Response(status=status, headers=headers, mimetype="application/json")
         if request.url_rule is not None and service._route_key(request.method, request.endpoint) not in routes:
             raise GatewayResponse("MISSING_AUTHENTICATION_TOKEN")
+        return None
 
     routes = service._dict_of_routes
     app.wsgi_app = _path_as_sent(app.wsgi_app)
     return service
+
+
+def _route_path(app) -> str | None:
+    """The template path (`/people/{id}`) of the route this request's path is, whatever the method asked for."""
+    adapter = app.url_map.bind_to_environ(request.environ)
+    methods = adapter.allowed_methods()
+    if not methods:
+        return None
+    rule, _ = adapter.match(method=methods[0], return_rule=True)
+    return PathConverter.convert_path_to_api_gateway(rule.endpoint)
 
 
 def _path_as_sent(wsgi_app):
@@ -126,17 +146,21 @@ DEFAULT_GATEWAY_RESPONSES = {
 
 
 def gateway_responses(stacks: list[Stack]) -> dict[str, tuple[int, dict[str, str], str]]:
-    """The template's GatewayResponses by type: status, headers (their quotes taken off) and JSON body."""
+    """The template's GatewayResponses with a status, by type: status, header mappings and JSON body."""
     responses = {}
     for stack in stacks:
         for resource in stack.resources.values():
             if resource.get("Type") != "AWS::Serverless::Api":
                 continue
-            for kind, response in (resource.get("Properties", {}).get("GatewayResponses") or {}).items():
+            for kind, response in template_value(
+                stack, resource.get("Properties", {}).get("GatewayResponses") or {}
+            ).items():
+                if "StatusCode" not in response:
+                    continue  # DEFAULT_4XX and DEFAULT_5XX: API Gateway's 429s and 5XXs, which make dev does not make
                 headers = (response.get("ResponseParameters") or {}).get("Headers") or {}
                 responses[kind] = (
                     int(response["StatusCode"]),
-                    {name: value.strip("'") for name, value in headers.items()},
+                    headers,
                     response["ResponseTemplates"]["application/json"],
                 )
     return responses

@@ -525,3 +525,90 @@ def test_the_stack_trusts_its_own_user_pool_unless_told_another_issuer():
     assert environment(functions(other)["AuthorizerFunction"])["AUTH_ISSUER"] == "https://login.example.com/t"
     assert environment(functions(other)["AuthorizerFunction"])["AUTH_AUDIENCE"] == {"Fn::Join": [",", ["api", "cli"]]}
     assert not of_type(other, "AWS::Cognito::UserPool")
+
+
+# -- CORS (README, CORS) ----------------------------------------------------------------------
+
+
+ORIGINS = "https://app.example.org,http://127.0.0.1:8080"
+
+
+def preflight_answer(operation: dict[str, Any], origins: str, request_headers: dict[str, str]):
+    """How API Gateway answers a preflight with this OPTIONS mock integration, its Velocity run by airspeed-ext."""
+    from devstack.gateway_answers import Preflight
+
+    response = operation["x-amazon-apigateway-integration"]["responses"]["default"]
+    template = response["responseTemplates"]["application/json"]["Fn::Sub"].replace("${CorsAllowedOrigins}", origins)
+    static = {
+        name.removeprefix("method.response.header."): value.strip("'")
+        for name, value in response["responseParameters"].items()
+    }
+    return Preflight(int(response["statusCode"]), static, template).answer(request_headers)
+
+
+@pytest.mark.parametrize("reads", ["", "BearerToken"])
+def test_with_allowed_origins_api_gateway_answers_every_paths_preflight_itself(reads):
+    body = api_definition(translate(CREATE | {"CorsAllowedOrigins": ORIGINS, "PeopleReadsAuthorizer": reads}))
+    routes = {path for path, item in body["paths"].items() if set(item) - {"options"}}
+
+    preflights = {path: item["options"] for path, item in body["paths"].items() if "options" in item}
+    assert set(preflights) == routes  # a route's path without its line in template.yaml's DefinitionBody shows here
+    for path, operation in preflights.items():
+        assert operation["x-amazon-apigateway-integration"]["type"] == "mock", path
+        assert "security" not in operation, path  # a preflight carries no token: no authorizer, in both modes
+        assert operation["x-amazon-apigateway-integration"]["requestTemplates"] == {
+            "application/json": '{"statusCode": 204}'
+        }
+
+
+@pytest.mark.parametrize(
+    ("headers", "origin"),
+    [
+        ({"Origin": "https://app.example.org"}, "https://app.example.org"),
+        ({"origin": "http://127.0.0.1:8080"}, "http://127.0.0.1:8080"),  # HTTP/2 clients send it in lower case
+        ({"Origin": "https://evil.example"}, None),
+        ({"Origin": "https://app.example.org,http://127.0.0.1:8080"}, None),
+        ({"Origin": "http://127.0.0.1"}, None),
+        ({"Origin": ""}, None),
+        ({}, None),
+    ],
+)
+def test_the_preflight_names_an_allowed_origin_only(headers, origin):
+    body = api_definition(translate(CREATE | {"CorsAllowedOrigins": ORIGINS}))
+
+    status, answer = preflight_answer(body["paths"]["/people/{id}"]["options"], ORIGINS, headers)
+
+    assert (status, answer["Vary"]) == (204, "Origin")
+    assert answer.get("Access-Control-Allow-Origin") == origin
+    if origin:
+        assert answer["Access-Control-Allow-Methods"] == "GET, POST, PATCH, DELETE"
+        assert answer["Access-Control-Allow-Headers"] == "Authorization, Content-Type, If-Match, If-None-Match"
+    else:
+        assert set(answer) == {"Vary"}
+
+
+def test_without_allowed_origins_there_is_no_preflight_and_no_origin_is_named():
+    stack = translate(CREATE)
+    body = api_definition(stack)
+
+    assert not [path for path, item in body["paths"].items() if "options" in item]
+    for kind, response in body["x-amazon-apigateway-gateway-responses"].items():
+        assert not [name for name in response["responseParameters"] if "Access-Control" in name or "Vary" in name], kind
+    assert {environment(f).get("CORS_ALLOWED_ORIGINS") for f in functions(stack).values()} == {""}
+
+
+def test_with_allowed_origins_the_gateways_own_answers_name_the_origin_and_every_function_knows_the_list():
+    stack = translate(CREATE | {"CorsAllowedOrigins": ORIGINS})
+    responses = api_definition(stack)["x-amazon-apigateway-gateway-responses"]
+
+    assert {"UNAUTHORIZED", "ACCESS_DENIED", "MISSING_AUTHENTICATION_TOKEN", "DEFAULT_4XX", "DEFAULT_5XX"} <= set(
+        responses
+    )
+    for kind, response in responses.items():
+        parameters = response["responseParameters"]
+        assert parameters["gatewayresponse.header.Access-Control-Allow-Origin"] == "method.request.header.Origin", kind
+        assert parameters["gatewayresponse.header.Vary"] == "'Origin'", kind
+    assert responses["UNAUTHORIZED"]["responseParameters"]["gatewayresponse.header.Access-Control-Expose-Headers"] == (
+        "'WWW-Authenticate'"
+    )
+    assert {environment(f)["CORS_ALLOWED_ORIGINS"] for f in functions(stack).values()} == {ORIGINS}
