@@ -33,7 +33,7 @@ class Links(html.parser.HTMLParser):
 
     def handle_starttag(self, tag, attrs):
         for name, value in attrs:
-            if name in ("src", "href"):
+            if name in ("src", "href") and not value.startswith("data:"):  # the favicon: none, not a request
                 self.urls.append(value)
             self.attributes[name] = value
 
