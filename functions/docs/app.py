@@ -9,6 +9,7 @@ calls this API under `make dev` and in AWS alike.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import html
 import json
@@ -60,7 +61,13 @@ def docs_file(file: str) -> Response[str | None]:
     if file not in FILES:
         raise NotFound("no such file under /docs")
     content_type, path = FILES[file]
-    return cacheable(content_type, path.read_text(encoding="utf-8"), FILE_SECONDS)
+    return cacheable(content_type, file_text(path), FILE_SECONDS)
+
+
+@functools.cache
+def file_text(path: Path) -> str:
+    """A file of the page, read on its first request (Swagger UI's script is 1.5 MB) and kept while warm."""
+    return path.read_text(encoding="utf-8")
 
 
 def api_path() -> str:
