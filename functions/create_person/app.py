@@ -13,7 +13,7 @@ from people_api.http.resolver import make_resolver
 from people_api.http.responses import JSON, people_json
 from people_api.observability import logger, metrics
 from people_api.people.person import person_from_json, utc_today
-from people_api.people.store import add_person, people_in_id_order, person_by_id
+from people_api.people.store import add_person, people_in_id_order
 
 app = make_resolver()
 
@@ -22,16 +22,15 @@ app = make_resolver()
 def create_person() -> Response[dict]:
     today = utc_today()
     new_person = person_from_json(json_object_body(app), today)
-    person_id = add_person(new_person)
-    access.log_write("person created", app.current_event.raw_event, person_id=person_id)
+    person = add_person(new_person)
+    access.log_write("person created", app.current_event.raw_event, person_id=person.id)
     metrics.add_metric(name="PeopleCreated", unit=MetricUnit.Count, value=1)
-    person = person_by_id(person_id)
     first_page = PEOPLE_BY_ID.page(people_in_id_order(0, DEFAULT_LIMIT + 1), DEFAULT_LIMIT, lambda last: (last.id,))
     return Response(
         status_code=HTTPStatus.CREATED,
         content_type=JSON,
         body={"person": person.as_json(today), **people_json(first_page, today)},
-        headers={"Location": f"{_collection_path()}/{person_id}", "ETag": person.etag},
+        headers={"Location": f"{_collection_path()}/{person.id}", "ETag": person.etag},
     )
 
 

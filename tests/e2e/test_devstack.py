@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
 import time
 import uuid
 
 import pymysql
 import pytest
+from pymysql.constants import ER
 
 from people_api.config import database_settings
 from tests.e2e.local_stack import is_listening, running_stack
@@ -132,6 +134,42 @@ def test_a_person_is_corrected_conditionally_and_erased_over_http(stack):
     assert person_id not in [p["id"] for p in stack.request("GET", "/people?limit=1000").json["people"]]
     assert stack.request("GET", "/ids/lastname/hopper").json["ids"] == []
     assert stack.request("DELETE", path, headers=writer).status == 404
+
+
+def test_a_post_racing_a_delete_of_its_id_answers_201_with_the_person_it_inserted(stack):
+    # Given another client deleting person 7000 again and again (SQL, on a connection of its own)
+    stop = threading.Event()
+
+    def delete_again_and_again() -> None:
+        conn = pymysql.connect(**_connection_options(stack.database))
+        try:
+            with conn.cursor() as cur:
+                while not stop.is_set():
+                    try:
+                        cur.execute("DELETE FROM people WHERE id = 7000")
+                    except pymysql.err.OperationalError as error:
+                        if error.args[0] != ER.LOCK_DEADLOCK:  # InnoDB's answer to racing an INSERT: retry
+                            raise
+        finally:
+            conn.close()
+
+    deleter = threading.Thread(target=delete_again_and_again)
+    deleter.start()
+    writer = bearer(stack.token())
+    # When POSTs over HTTP create person 7000 meanwhile
+    try:
+        answers = [
+            (n, stack.request("POST", "/people", {"id": 7000, "first_name": f"Racer {n}"}, writer)) for n in range(100)
+        ]
+    finally:
+        stop.set()
+        deleter.join()
+
+    # Then each POST that inserted answers 201 with that person; the others found the id taken (409)
+    assert {r.status for _, r in answers} <= {201, 409}, sorted({(r.status, r.body[:80]) for _, r in answers})
+    created = [(n, r) for n, r in answers if r.status == 201]
+    assert created
+    assert all(r.json["person"]["first_name"] == f"Racer {n}" for n, r in created)
 
 
 def test_a_csv_put_into_the_bucket_is_imported(stack):

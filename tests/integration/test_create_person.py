@@ -2,11 +2,20 @@
 
 import json
 import threading
+import time
+from collections import Counter
 from unittest.mock import ANY
 
+import pymysql
 import pytest
+from pymysql.constants import ER
 
-from conftest import invoke, load_event, reply, run_together
+from conftest import Reply, invoke, load_event, reply, run_together
+from people_api import db
+from people_api.config import database_settings
+from people_api.people import store as people_store
+
+RACING_POSTS = 200
 
 
 def post(api, body: str):
@@ -121,3 +130,118 @@ def test_concurrent_posts_of_one_id_give_exactly_one_201(people_db, api):
     run_together(attempt, [(n,) for n in range(8)])
     assert sorted(statuses) == [201] + [409] * 7
     assert people_ids(api).count(100) == 1
+
+
+def test_a_post_racing_a_delete_of_its_id_answers_with_the_person_it_inserted(empty_db, api):
+    # Given another client deleting person 500 again and again, on a connection of its own (SQL, no handler)
+    stop = threading.Event()
+
+    def delete_again_and_again() -> None:
+        with db.connect(database_settings()) as conn, conn.cursor() as cur:
+            while not stop.is_set():
+                try:
+                    cur.execute("DELETE FROM people WHERE id = 500")
+                except pymysql.err.OperationalError as error:
+                    if error.args[0] != ER.LOCK_DEADLOCK:  # InnoDB's answer to a DELETE racing an INSERT: retry
+                        raise
+
+    deleter = threading.Thread(target=delete_again_and_again)
+    deleter.start()
+    # When POSTs create person 500 while it is being deleted
+    answers = []
+    try:
+        for n in range(RACING_POSTS):
+            answers.append((n, post(api, json.dumps({"id": 500, "first_name": f"Racer {n}", "age": n % 150}))))
+    finally:
+        stop.set()
+        deleter.join()
+
+    # Then each answers 201 with the person it inserted (whatever became of the row after), or 409 (the
+    # previous racer's row was still there); never a 404, which is not an answer of POST
+    assert {r.status for _, r in answers} <= {201, 409}, Counter(f"{r.status} {r.body[:60]}" for _, r in answers)
+    created = [(n, r) for n, r in answers if r.status == 201]
+    assert len(created) > RACING_POSTS // 4
+    for n, r in created:
+        assert (r.json["person"]["id"], r.json["person"]["first_name"], r.json["person"]["age"]) == (
+            500,
+            f"Racer {n}",
+            n % 150,
+        )
+        assert r.headers["Location"] == "/v1/people/500"
+        assert r.headers["ETag"].startswith('"')
+
+
+def inserts_waiting(cur) -> int:
+    """INSERTs into this test's people still running: waiting for a lock, since an insert alone is instant."""
+    cur.execute(
+        "SELECT COUNT(*) FROM information_schema.PROCESSLIST"
+        " WHERE DB = DATABASE() AND COMMAND = 'Query' AND INFO LIKE 'INSERT INTO people %'"
+    )
+    return cur.fetchone()[0]
+
+
+DEADLOCK_OUTCOMES = {
+    "tried again": (None, "a person with id 500 already exists"),
+    "no attempt left": (
+        1,
+        "the person could not be added while other writes of its id raced it; nothing was added, try again",
+    ),
+}
+
+
+@pytest.mark.parametrize(("attempts", "message"), DEADLOCK_OUTCOMES.values(), ids=DEADLOCK_OUTCOMES.keys())
+def test_a_post_that_loses_a_deadlock_to_another_insert_of_its_id_is_a_409_not_a_5xx(
+    empty_db, api, monkeypatch, attempts, message
+):
+    if attempts is not None:
+        monkeypatch.setattr(people_store, "INSERT_ATTEMPTS", attempts)
+    # Given person 500, which one transaction is deleting, while another (larger) one inserts it again and waits
+    settings = database_settings()
+    with db.cursor() as cur:
+        cur.execute("INSERT INTO people (id, first_name) VALUES (500, 'Erased')")
+    with db.connect(settings) as deleter, db.connect(settings) as inserter, db.connect(settings) as watcher:
+        deleter.begin()
+        deleter.cursor().execute("DELETE FROM people WHERE id = 500")
+        inserter.begin()
+        inserter.cursor().execute("INSERT INTO people (id, first_name) VALUES (501, 'Other'), (502, 'Other')")
+        other_insert = threading.Thread(
+            target=lambda: (
+                inserter.cursor().execute("INSERT INTO people (id, first_name) VALUES (500, 'Other')"),
+                inserter.commit(),
+            )
+        )
+        other_insert.start()
+        answers = []
+
+        def post_ada() -> None:
+            try:
+                answers.append(post(api, json.dumps({"id": 500, "first_name": "Ada"})))
+            except Exception as error:  # what Lambda would answer 502 with
+                answers.append(error)
+
+        poster = threading.Thread(target=post_ada)
+        with watcher.cursor() as cur:
+            wait_until(lambda: inserts_waiting(cur) == 1)
+            poster.start()
+            wait_until(lambda: inserts_waiting(cur) == 2)
+        # When the delete commits: both inserts get the row's shared lock, both need it exclusive, and InnoDB
+        # rolls back the smaller transaction (the POST's) as a deadlock
+        deleter.commit()
+        poster.join()
+        other_insert.join()
+
+    # Then the POST was tried again and found the id taken (409, as for any POST of an id that exists), or,
+    # with no attempt left, says so (409, nothing added)
+    (answer,) = answers
+    assert isinstance(answer, Reply), answer
+    assert (answer.status, answer.json) == (409, {"message": message})
+    with db.cursor() as cur:
+        cur.execute("SELECT id, first_name FROM people ORDER BY id")
+        assert cur.fetchall() == ((500, "Other"), (501, "Other"), (502, "Other"))
+
+
+def wait_until(condition, timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "the condition never held"
+        time.sleep(0.01)

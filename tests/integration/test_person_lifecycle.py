@@ -3,6 +3,7 @@
 import importlib
 import json
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -10,9 +11,11 @@ import pytest
 from conftest import invoke, load_event, reply
 from functions.update_person.app import WRITE_ATTEMPTS
 from people_api import db
+from people_api.config import database_settings
 from people_api.http.requests import MAX_BODY_BYTES
 
 MERGE_PATCH = {"Content-Type": "application/merge-patch+json"}
+RACES = 100
 
 
 def get(api, person_id, headers=None):
@@ -424,3 +427,33 @@ def test_created_at_and_updated_at_come_from_the_database_in_utc(people_db, api)
     updated = patch(api, created["id"], {"last_name": "Lovelace"}).json
     assert updated["created_at"] == created["created_at"]
     assert updated["updated_at"] > created["updated_at"]
+
+
+def test_a_patch_racing_a_delete_answers_with_the_person_it_wrote_or_404(empty_db, api):
+    answers = []
+    with db.connect(database_settings()) as other_client, other_client.cursor() as cur:
+        for n in range(RACES):
+            # Given person 500, and another client about to delete it on a connection of its own, a little later
+            # each time (0 to 10 ms), so that the DELETE lands before, during and after the PATCH's statements
+            cur.execute("INSERT INTO people (id, first_name) VALUES (500, 'Before')")
+            start = threading.Barrier(2)
+
+            def delete_soon(start: threading.Barrier = start, delay: float = n % 20 / 2000) -> None:
+                start.wait()
+                time.sleep(delay)
+                cur.execute("DELETE FROM people WHERE id = 500")
+
+            deleter = threading.Thread(target=delete_soon)
+            deleter.start()
+            # When a PATCH of it starts at the same moment
+            start.wait()
+            answers.append((n, patch(api, 500, {"first_name": f"Patched {n}", "age": n})))
+            deleter.join()
+
+    # Then each PATCH wrote and answers with what it wrote, or found no one (404); nothing else
+    assert {r.status for _, r in answers} <= {200, 404}
+    written = [(n, r) for n, r in answers if r.status == 200]
+    assert written
+    for n, r in written:
+        assert (r.json["id"], r.json["first_name"], r.json["age"]) == (500, f"Patched {n}", n)
+        assert r.headers["ETag"].startswith('"')

@@ -128,7 +128,7 @@ def test_last_names_with_quotes_unicode_and_sql_metacharacters(people_db, api, n
     path = "/ids/lastname/" + quote(name, safe="")
     r = api("ids_by_last_name", "GET", path, "/ids/lastname/{lastname}", path_params={"lastname": quote(name, safe="")})
     assert r.status == 200
-    assert r.json == {"last_name": name, "ids": [created], "next_cursor": None}
+    assert r.json == {"last_name": name, "ids": [created.id], "next_cursor": None}
     assert len(api("list_people", "GET", "/people", "/people").json["people"]) == 8
 
 

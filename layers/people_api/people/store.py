@@ -9,6 +9,7 @@ from pymysql.constants import ER
 
 from people_api import db
 from people_api.errors import Conflict, NotFound
+from people_api.observability import logger
 from people_api.people.person import (
     FIELDS,
     NewPerson,
@@ -27,6 +28,7 @@ _UPDATE_ASSIGNMENTS = ", ".join(f"{column} = %s" for column in _INSERT_FIELDS[1:
 # Left to themselves, MySQL and MariaDB scan (age, id) or only the age part of this index,
 # reading a whole age group instead of the one-year range of dates asked for.
 _BY_GRADUATION = "FORCE INDEX (people_by_graduation)"
+INSERT_ATTEMPTS = 3
 
 
 def insert_row(person: NewPerson) -> tuple:
@@ -34,16 +36,29 @@ def insert_row(person: NewPerson) -> tuple:
     return (*person, last_name_key(person.last_name))
 
 
-def add_person(person: NewPerson) -> int:
-    """Insert a person; return its id. An id already taken raises Conflict, changing nothing."""
-    try:
-        with db.cursor() as cur:
-            cur.execute(f"INSERT INTO people ({INSERT_COLUMNS}) VALUES {INSERT_PLACEHOLDERS}", insert_row(person))
-            return cur.lastrowid
-    except pymysql.err.IntegrityError as error:
-        if error.args[0] == ER.DUP_ENTRY:
-            raise Conflict(f"a person with id {person.id} already exists") from error
-        raise
+def add_person(person: NewPerson) -> StoredPerson:
+    """Insert a person; return the row as inserted. An id already taken raises Conflict, changing nothing.
+
+    The row is read back inside the insert's transaction, where it stays locked until commit: the
+    answer is the person inserted even if a DELETE of its id comes a moment later. Inserts and deletes
+    of one id racing each other can deadlock (InnoDB's shared lock on a duplicate key); the insert
+    rolled back is tried again.
+    """
+    for _ in range(INSERT_ATTEMPTS):
+        try:
+            with db.cursor() as autocommit, db.transaction(autocommit.connection) as cur:
+                cur.execute(f"INSERT INTO people ({INSERT_COLUMNS}) VALUES {INSERT_PLACEHOLDERS}", insert_row(person))
+                cur.execute(f"SELECT {COLUMNS} FROM people WHERE id = %s", (cur.lastrowid,))
+                return StoredPerson(*cur.fetchone())
+        except pymysql.err.IntegrityError as error:
+            if error.args[0] == ER.DUP_ENTRY:
+                raise Conflict(f"a person with id {person.id} already exists") from error
+            raise
+        except pymysql.err.OperationalError as error:
+            if error.args[0] != ER.LOCK_DEADLOCK:
+                raise
+            logger.info("insert of a person deadlocked with another write; trying again")
+    raise Conflict("the person could not be added while other writes of its id raced it; nothing was added, try again")
 
 
 def update_if_current(person: NewPerson, current: StoredPerson) -> StoredPerson | None:
