@@ -232,11 +232,12 @@ def test_a_patch_naming_a_key_twice_is_400_and_changes_nothing(empty_db, api):
 
 TEXT_FIELDS = ["first_name", "last_name", "github_account", "third_grade_graduation", "First", "Last"]
 FORBIDDEN = ["\\ud800", "\\udfff", "\\u0000", "\\u0001", "\\u001f", "\\u007f", "\\u0085", "\\u009f", "\\t", "\\n"]
+FORBIDDEN += ["\\u2028", "\\u2029", "\\u202e", "\\u202a", "\\u2066", "\\u2069", "\\u200e", "\\u200f", "\\u061c"]
 
 
 @pytest.mark.parametrize("field", TEXT_FIELDS)
 @pytest.mark.parametrize("escape", FORBIDDEN)
-def test_text_with_a_lone_surrogate_or_control_character_is_422_naming_the_field(empty_db, api, field, escape):
+def test_text_with_a_lone_surrogate_control_or_bidi_character_is_422_naming_the_field(empty_db, api, field, escape):
     other = "last_name" if field in ("first_name", "First") else "first_name"
     body = f'{{"{field}": "a{escape}b", "{other}": "Valid"}}'  # the JSON escape, as a client sends it
 
@@ -245,6 +246,85 @@ def test_text_with_a_lone_surrogate_or_control_character_is_422_naming_the_field
     assert r.status == 422, r.body
     assert [e["field"] for e in r.json["errors"]] == [field]
     assert api("list_people", "GET", "/people", "/people").json["people"] == []
+
+
+INVISIBLE_NAMES = ["\\u200b", "\\u200d", "\\ufeff", "\\u3164", "\\u115f", "\\u1160", "\\uffa0", "\\u0301", " \\u200c "]
+
+
+@pytest.mark.parametrize("field", ["first_name", "last_name", "First", "Last"])
+@pytest.mark.parametrize("escape", INVISIBLE_NAMES)
+def test_a_name_a_reader_cannot_see_is_422_naming_the_field_and_stores_nothing(empty_db, api, field, escape):
+    other = "last_name" if field in ("first_name", "First") else "first_name"
+
+    r = post(f'{{"{field}": "{escape}", "{other}": "Valid"}}')
+
+    assert r.status == 422, r.body
+    assert [(e["field"], e["message"].split(" (")[0]) for e in r.json["errors"]] == [
+        (field, "has no character a reader can see")
+    ]
+    assert api("list_people", "GET", "/people", "/people").json["people"] == []
+
+
+def test_a_bidi_override_in_a_name_is_422_and_stores_nothing(empty_db, api):
+    r = post('{"first_name": "\\u202eevil", "last_name": "Valid"}')
+
+    assert (r.status, r.json["errors"]) == (
+        422,
+        [{"field": "first_name", "message": "must not contain a bidirectional control character (U+202E)"}],
+    )
+    assert api("list_people", "GET", "/people", "/people").json["people"] == []
+
+
+def test_a_patch_to_an_invisible_or_reordering_name_is_422_and_changes_nothing(empty_db, api):
+    created = create(api, {"first_name": "Ada", "last_name": "Lovelace"}).json["person"]
+    path = f"/people/{created['id']}"
+
+    def patch(body: str):
+        headers = {"Content-Type": "application/merge-patch+json"}
+        return api(
+            "update_person",
+            "PATCH",
+            path,
+            "/people/{id}",
+            path_params={"id": str(created["id"])},
+            body=body,
+            headers=headers,
+        )
+
+    invisible = patch('{"last_name": "\\u3164"}')
+    reordering = patch('{"Last": "Love\\u2067lace"}')
+
+    assert (invisible.status, [e["field"] for e in invisible.json["errors"]]) == (422, ["last_name"])
+    assert (reordering.status, [e["field"] for e in reordering.json["errors"]]) == (422, ["Last"])
+    read = api("get_person", "GET", path, "/people/{id}", path_params={"id": str(created["id"])})
+    assert read.json == created
+    # And a name with visible characters and a zero-width joiner stays valid
+    joined = patch('{"first_name": "\\ud83d\\udc69\\u200d\\ud83d\\udd2c Ada"}')
+    assert (joined.status, joined.json["first_name"]) == (200, "👩\u200d🔬 Ada")
+
+
+def test_a_100_letter_name_in_nfd_is_stored_in_nfc_and_found_either_way(empty_db, api):
+    nfd, nfc = "e\u0301" * 100, "\u00e9" * 100  # 200 code points; 100 in NFC
+
+    created = create(api, {"first_name": "Ada", "last_name": nfd})
+
+    assert created.status == 201, created.body
+    assert created.json["person"]["last_name"] == nfc
+    for sent in (nfd, nfc):
+        segment = encoded(sent)
+        found = api(
+            "ids_by_last_name",
+            "GET",
+            f"/ids/lastname/{segment}",
+            "/ids/lastname/{lastname}",
+            path_params={"lastname": segment},
+        )
+        assert found.json["ids"] == [created.json["person"]["id"]]
+    too_long = create(api, {"first_name": "Ada", "last_name": "e\u0301" * 101})
+    assert (too_long.status, too_long.json["errors"]) == (
+        422,
+        [{"field": "last_name", "message": "must be at most 100 characters (in NFC), not 101"}],
+    )
 
 
 # Content-Type: JSON or nothing.

@@ -195,6 +195,34 @@ def test_quotes_commas_and_odd_characters_are_stored_as_given_and_control_charac
     assert all("control character" in e["message"] for e in report["errors"])
 
 
+def test_names_a_reader_cannot_see_or_that_reorder_text_are_rejected_rows_and_nfc_is_stored(bucket, method):
+    data = (
+        "ID,First,Last\r\n"
+        "1,\u200b,Hidden\r\n"  # zero-width space
+        "2,Ada,\u3164\r\n"  # Hangul filler
+        "3,\u202eevil,Override\r\n"  # right-to-left override
+        "4,Ada,\u0301\r\n"  # a combining accent alone
+        "5,Zoe\u0308,Nu\u0301n\u0303ez\r\n"  # NFD
+        "6,\U0001f469\u200d\U0001f52c,\u0646\u0648\u0634\u200c\u0622\u0641\u0631\u06cc\u0646\r\n"  # ZWJ, ZWNJ
+        "7,Ada," + "e\u0301" + "\u00e9" * 99 + "\r\n"  # 101 code points, 100 in NFC
+    )
+
+    report = only_report(bucket.put("invisible.csv", data))
+
+    assert report["rows"] == {"read": 7, "inserted": 3, "duplicate": 0, "rejected": 4}, report
+    assert [(e["line"], e["field"]) for e in report["errors"]] == [
+        (2, "first_name"),
+        (3, "last_name"),
+        (4, "first_name"),
+        (5, "last_name"),
+    ]
+    assert [(p[0], p[1], p[2]) for p in stored_people()] == [
+        (5, "Zoë", "Núñez"),
+        (6, "👩\u200d🔬", "نوش\u200cآفرین"),
+        (7, "Ada", "\u00e9" * 100),
+    ]
+
+
 def test_the_import_loads_with_load_data_where_the_connection_allows_it_and_inserts_elsewhere(bucket, monkeypatch):
     assert only_report(bucket.put("one.csv", PEOPLE_CSV.read_bytes()))["load_method"] == "load_data"
 

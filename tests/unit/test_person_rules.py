@@ -1,9 +1,12 @@
 """The person rules, as POST /people and the CSV import both apply them (no I/O)."""
 
+import functools
 import inspect
+import unicodedata
 from datetime import date, datetime
 
 import pytest
+import regex
 
 from people_api.people.person import (
     FIELDS,
@@ -13,6 +16,7 @@ from people_api.people.person import (
     inferred_age,
     last_name_key,
     person_from_json,
+    person_from_patch,
 )
 
 TODAY = date(2026, 11, 28)
@@ -206,3 +210,206 @@ def test_stated_age_is_not_inferred():
 def test_last_name_key_ignores_case_but_not_accents():
     assert last_name_key("NÚÑEZ") == last_name_key("núñez") == last_name_key("nu\u0301n\u0303ez")
     assert last_name_key("Nunez") != last_name_key("Núñez")
+
+
+# A name a reader can see; no bidirectional controls in any text (README, The person and its rules)
+
+BIDI_CONTROLS = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+INVISIBLE_ALONE = {
+    "zero-width space": "\u200b",
+    "zero-width non-joiner": "\u200c",
+    "zero-width joiner": "\u200d",
+    "byte order mark": "\ufeff",
+    "word joiner": "\u2060",
+    "soft hyphen": "\u00ad",
+    "Mongolian vowel separator": "\u180e",
+    "combining grapheme joiner": "\u034f",
+    "variation selector 16": "\ufe0f",
+    "variation selector 256": "\U000e01ef",
+    "Mongolian free variation selector": "\u180b",
+    "language tag": "\U000e0001",
+    "tag letter a": "\U000e0061",
+    "cancel tag": "\U000e007f",
+    "reserved default-ignorable U+2065": "\u2065",
+    "reserved default-ignorable U+FFF0": "\ufff0",
+    "reserved default-ignorable U+E0FFF": "\U000e0fff",
+    "Hangul choseong filler": "\u115f",
+    "Hangul jungseong filler": "\u1160",
+    "Hangul filler": "\u3164",
+    "halfwidth Hangul filler": "\uffa0",
+    "Braille pattern blank": "\u2800",
+    "combining acute accent": "\u0301",
+    "combining enclosing circle": "\u20dd",
+    "Devanagari vowel sign aa (a spacing mark)": "\u093e",
+    "Arabic number sign (prepended mark)": "\u0600",
+    "several of them, with spaces": " \u200b\u200d \u3164\u0301 ",
+    "interlinear annotation anchor": "\ufff9",
+    "musical symbol begin beam": "\U0001d173",
+}
+
+
+def name_errors(name: str, field: str = "last_name") -> dict[str, str]:
+    return errors_of({"first_name" if field == "last_name" else "last_name": "Valid", field: name})
+
+
+@pytest.mark.parametrize("field", ["first_name", "last_name"])
+@pytest.mark.parametrize("name", INVISIBLE_ALONE.values(), ids=INVISIBLE_ALONE.keys())
+def test_a_name_of_only_invisible_characters_is_not_a_name(field, name):
+    errors = name_errors(name, field)
+
+    assert list(errors) == [field]
+    assert errors[field].startswith("has no character a reader can see")
+
+
+@pytest.mark.parametrize("name", INVISIBLE_ALONE.values(), ids=INVISIBLE_ALONE.keys())
+def test_invisible_characters_alone_do_not_make_a_person_named(name):
+    assert errors_of({"last_name": name, "age": 30})["last_name"].startswith("has no character a reader can see")
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["\u0301Ada", "\u200bAda", "\ufeffAda", "\u200dAda", "\ufe0fAda", "\u3164Ada", "\u2800 Ada", " \u0301 Ada"],
+)
+def test_a_name_must_begin_with_a_character_a_reader_can_see(name):
+    first_invisible = f"U+{ord(name.strip()[0]):04X}"
+
+    assert name_errors(name) == {"last_name": f"must begin with a character a reader can see, not {first_invisible}"}
+
+
+VISIBLE_NAMES = {
+    "emoji ZWJ sequence": "Zoë 👩‍🔬",
+    "emoji with variation selector 16 at the end": "Ada ❤️",
+    "flag tag sequence (Scotland)": "🏴\U000e0067\U000e0062\U000e0073\U000e0063\U000e0074\U000e007f",
+    "Persian with ZWNJ": "نوش\u200cآفرین",
+    "Malayalam with ZWJ": "അന്\u200dവര്\u200d",
+    "Devanagari with ZWJ and ZWNJ": "क्\u200dष क्\u200cष",
+    "Thai with a zero-width space between words": "สมชาย\u200bใจดี",
+    "Korean": "김민준",
+    "Chinese": "李小龍",
+    "a letter after a space and a mark on the space": "Ada \u0301Lovelace",
+    "Mongolian with a free variation selector": "\u1820\u180b\u1821",
+    "Hebrew": "נועה",
+    "Arabic": "محمد",
+    "private use": "\ue000",
+}
+
+
+@pytest.mark.parametrize("name", VISIBLE_NAMES.values(), ids=VISIBLE_NAMES.keys())
+def test_names_that_a_reader_can_see_stay_valid_with_their_joiners_and_selectors(name):
+    person = person_from_json({"first_name": name, "last_name": name}, TODAY)
+
+    assert (person.first_name, person.last_name) == (name, name)
+
+
+@pytest.mark.parametrize("control", BIDI_CONTROLS)
+@pytest.mark.parametrize("field", [*FIELDS, "First", "Last", "GithubAcct"])
+def test_a_bidirectional_control_is_refused_in_every_text_field_naming_it(field, control):
+    other_name = "last_name" if field in ("first_name", "First") else "first_name"
+    body = {other_name: "Ada", field: f"1{control}2"}
+
+    errors = errors_of(body)
+
+    assert errors == {field: f"must not contain a bidirectional control character (U+{ord(control):04X})"}
+
+
+@pytest.mark.parametrize("text", ["\u202eevil", "evil\u202e", "Ada\u2066Lovelace\u2069", "\u200f"])
+def test_a_bidi_override_or_mark_anywhere_in_a_name_is_refused(text):
+    assert "bidirectional control character" in name_errors(text)["last_name"]
+
+
+@pytest.mark.parametrize(("separator", "kind"), [("\u2028", "line separator"), ("\u2029", "paragraph separator")])
+@pytest.mark.parametrize("field", ["first_name", "github_account", "third_grade_graduation"])
+def test_unicode_line_and_paragraph_separators_are_line_breaks_refused_like_the_others(field, separator, kind):
+    body = {"first_name": "Ada"} | {field: f"a{separator}b"}
+
+    assert errors_of(body) == {field: f"must not contain a {kind} (U+{ord(separator):04X})"}
+
+
+def test_names_are_stored_in_nfc_so_the_limit_counts_what_is_stored():
+    nfd, nfc = "e\u0301" * 100, "\u00e9" * 100
+
+    stored = person_from_json({"first_name": nfd, "last_name": "Nu\u0301n\u0303ez"}, TODAY)
+
+    assert (stored.first_name, stored.last_name) == (nfc, "Núñez")
+    assert len(stored.first_name) == 100
+    assert name_errors("e\u0301" * 101) == {"last_name": "must be at most 100 characters (in NFC), not 101"}
+
+
+def test_a_name_that_nfc_lengthens_past_the_limit_is_refused():
+    # U+0958 DEVANAGARI LETTER QA is excluded from composition: its NFC is two code points, as the column holds it
+    assert len(unicodedata.normalize("NFC", "\u0958")) == 2
+
+    assert person_from_json({"last_name": "\u0958" * 50}, TODAY).last_name == "\u0915\u093c" * 50
+    assert name_errors("\u0958" * 51) == {"last_name": "must be at most 100 characters (in NFC), not 102"}
+
+
+def test_a_patch_stores_nfc_and_applies_the_same_rules():
+    current = StoredPerson(4, "Rob", "May", None, None, None, 1, WRITTEN, WRITTEN)
+
+    assert person_from_patch(current, {"last_name": "Ma\u0308y"}, TODAY).last_name == "Mäy"
+    with pytest.raises(PersonInvalid) as invalid:
+        person_from_patch(current, {"first_name": "\u200b", "Last": "\u202eyaM"}, TODAY)
+    assert {e.field: e.message.split(" (")[0] for e in invalid.value.errors} == {
+        "first_name": "has no character a reader can see",
+        "Last": "must not contain a bidirectional control character",
+    }
+
+
+def test_the_csv_import_runs_the_same_rule_through_clean_person():
+    with pytest.raises(PersonInvalid) as invalid:
+        clean_person("7", "\u3164", "\u202eRobiner", "50", "", "", TODAY)
+
+    assert [e.field for e in invalid.value.errors] == ["first_name", "last_name"]
+    assert clean_person("7", "Zoe\u0308", "Robiner", "", "", "", TODAY).first_name == "Zoë"
+
+
+# Against Unicode's own properties (the `regex` module's tables): every default-ignorable code point, every
+# combining mark and every bidi control is refused as a name of its own, and is kept after a visible letter.
+
+
+def _code_points(pattern: str) -> list[str]:
+    return regex.findall(pattern, _every_code_point())
+
+
+@functools.cache
+def _every_code_point() -> str:
+    return "".join(chr(c) for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF)
+
+
+def test_every_default_ignorable_code_point_and_combining_mark_alone_is_not_a_name():
+    invisible = _code_points(r"(?V1)[\p{Default_Ignorable_Code_Point}\p{M}--\p{White_Space}]")
+    # Marks Unicode assigned after this Python's tables (unicodedata) are unknown to it: it counts them visible
+    known = [c for c in invisible if unicodedata.category(c) != "Cn" or regex.match(r"\p{DI}", c)]
+    assert len(known) > 6000
+
+    seen = [c for c in known if c not in BIDI_CONTROLS and _accepted_alone(c)]
+
+    assert seen == []
+
+
+def test_every_default_ignorable_code_point_and_mark_after_a_letter_is_kept():
+    invisible = _code_points(r"(?V1)[\p{Default_Ignorable_Code_Point}\p{M}--\p{White_Space}--\p{Bidi_Control}]")
+
+    kept = [c for c in invisible if person_from_json({"last_name": f"A{c}"}, TODAY).last_name == f"A{c}"]
+
+    assert len(kept) > 0.99 * len(invisible)  # the rest are composed by NFC (A + U+0301 is Á)
+    assert all(unicodedata.normalize("NFC", f"A{c}") != f"A{c}" for c in set(invisible) - set(kept))
+
+
+def test_the_bidi_controls_are_unicode_s_bidi_control_property():
+    assert "".join(_code_points(r"\p{Bidi_Control}")) == "".join(sorted(BIDI_CONTROLS))
+
+
+def test_every_letter_this_python_knows_is_a_name_but_the_fillers():
+    letters = _code_points(r"\p{L}")
+
+    refused = [c for c in letters if unicodedata.category(c) != "Cn" and not _accepted_alone(c)]
+
+    assert refused == ["\u115f", "\u1160", "\u3164", "\uffa0"]
+
+
+def _accepted_alone(name: str) -> bool:
+    try:
+        return clean_person(None, None, name, None, None, None, TODAY).last_name is not None
+    except PersonInvalid:
+        return False

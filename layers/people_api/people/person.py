@@ -54,9 +54,23 @@ THIRD_GRADE_AGE = 9
 EARLIEST_GRADUATION = date(1900, 1, 1)
 GRADUATION_YEARS_AHEAD = 10
 
-# Text rules, for every text field: no C0 or C1 control characters (NUL, tab, line breaks, DEL...)
-# and no lone surrogates (half a UTF-16 pair, which UTF-8 and so MySQL cannot store).
-_UNSTORABLE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+# Text rules, for every text field: no C0 or C1 control characters (NUL, tab, line breaks, DEL...), no
+# Unicode line or paragraph separators, no lone surrogates (half a UTF-16 pair, which UTF-8 and so MySQL
+# cannot store), and no bidirectional controls: Unicode's Bidi_Control property (PropList.txt), the
+# embeddings, overrides and isolates that reorder the text after them ("Trojan Source", CVE-2021-42574) and
+# the marks LRM, RLM and ALM. The marks are refused too: invisible, they make two names that look the same
+# differ, and an application showing a name in right-to-left text isolates it as it shows it (<bdi>).
+_BIDI_CONTROLS = "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
+_REFUSED_IN_TEXT = re.compile(f"[\x00-\x1f\x7f-\x9f\u2028\u2029{_BIDI_CONTROLS}\ud800-\udfff]")
+_REFUSED_KINDS = {"\u2028": "a line separator", "\u2029": "a paragraph separator"}
+# What renders as nothing (README, The person and its rules): format characters (Cf, among them most of
+# Unicode's Default_Ignorable_Code_Point), spaces, combining marks (the variation selectors among them) and
+# the rest of Default_Ignorable_Code_Point, which Python's unicodedata does not name: the Hangul fillers and
+# the ranges reserved for it (PropList.txt, Other_Default_Ignorable_Code_Point); and U+2800 BRAILLE PATTERN
+# BLANK, a symbol drawn as blank space. Unassigned code points count as seen: a newer Unicode may give them
+# letters that this Python's tables do not know yet.
+_UNSEEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zs", "Zl", "Zp", "Mn", "Mc", "Me"})
+_UNSEEN = re.compile("[\u115f\u1160\u2065\u2800\u3164\uffa0\ufff0-\ufff8\U000e0000-\U000e0fff]")
 _GITHUB_ACCOUNT = re.compile(r"[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*")
 _US_DATE = re.compile(r"([0-9]{1,2})/([0-9]{1,2})/([0-9]{4}|[0-9]{2})")
 _ISO_DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
@@ -183,22 +197,32 @@ def _names_have_errors(errors: list[FieldError]) -> bool:
 
 
 def _text(value: Any, field: str, errors: list[FieldError]) -> str | None:
-    """Trimmed text, or None when blank; text a database cannot store or a reader cannot see is refused (untrimmed)."""
+    """Trimmed text, or None when blank; text a database cannot store, or that reorders text, is refused (untrimmed)."""
     if value is None:
         return None
     if not isinstance(value, str):
         errors.append(FieldError(field, "must be a string"))
         return None
-    forbidden = _UNSTORABLE.search(value)
-    if forbidden:
-        kind = "a lone surrogate" if _is_surrogate(forbidden.group()) else "a control character"
-        errors.append(FieldError(field, f"must not contain {kind} (U+{ord(forbidden.group()):04X})"))
+    refused = _REFUSED_IN_TEXT.search(value)
+    if refused:
+        errors.append(
+            FieldError(field, f"must not contain {_refused_kind(refused.group())} (U+{ord(refused.group()):04X})")
+        )
         return None
     return value.strip() or None
 
 
-def _is_surrogate(character: str) -> bool:
-    return "\ud800" <= character <= "\udfff"
+def _refused_kind(character: str) -> str:
+    if "\ud800" <= character <= "\udfff":
+        return "a lone surrogate"
+    if re.fullmatch(f"[{_BIDI_CONTROLS}]", character):
+        return "a bidirectional control character"
+    return _REFUSED_KINDS.get(character, "a control character")
+
+
+def _is_seen(character: str) -> bool:
+    """Whether a reader sees this character where it stands alone (a combining mark needs a letter before it)."""
+    return unicodedata.category(character) not in _UNSEEN_CATEGORIES and not _UNSEEN.match(character)
 
 
 def _whole_number(value: Any, field: str, low: int, high: int, errors: list[FieldError]) -> int | None:
@@ -225,9 +249,25 @@ def _whole_number(value: Any, field: str, low: int, high: int, errors: list[Fiel
 
 
 def _name(value: Any, field: str, errors: list[FieldError]) -> str | None:
+    """A name as stored: trimmed, in NFC, at most MAX_NAME_LENGTH code points, beginning with a character a
+    reader can see. Invisible characters after it (joiners, variation selectors, marks) are kept: emoji
+    sequences, Persian and the Indic scripts need them."""
     name = _text(value, field, errors)
+    if name is None or name.isascii():  # trimmed ASCII without controls: visible, and already NFC
+        return _within_length(name, field, errors)
+    name = unicodedata.normalize("NFC", name)
+    if not _is_seen(name[0]):
+        if any(map(_is_seen, name)):
+            errors.append(FieldError(field, f"must begin with a character a reader can see, not U+{ord(name[0]):04X}"))
+        else:
+            errors.append(FieldError(field, f"has no character a reader can see (U+{ord(name[0]):04X} is invisible)"))
+        return None
+    return _within_length(name, field, errors)
+
+
+def _within_length(name: str | None, field: str, errors: list[FieldError]) -> str | None:
     if name is not None and len(name) > MAX_NAME_LENGTH:
-        errors.append(FieldError(field, f"must be at most {MAX_NAME_LENGTH} characters, not {len(name)}"))
+        errors.append(FieldError(field, f"must be at most {MAX_NAME_LENGTH} characters (in NFC), not {len(name)}"))
         return None
     return name
 
