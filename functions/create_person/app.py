@@ -25,11 +25,12 @@ def create_person() -> Response[dict]:
     person = add_person(new_person)
     access.log_write("person created", app.current_event.raw_event, person_id=person.id)
     metrics.add_metric(name="PeopleCreated", unit=MetricUnit.Count, value=1)
-    first_page = PEOPLE_BY_ID.page(people_in_id_order(0, DEFAULT_LIMIT + 1), DEFAULT_LIMIT, lambda last: (last.id,))
+    first_people = people_in_id_order(0, DEFAULT_LIMIT + 1)
+    first_page = PEOPLE_BY_ID.page(first_people, DEFAULT_LIMIT, lambda last: (last.id,), lambda p: p.as_json(today))
     return Response(
         status_code=HTTPStatus.CREATED,
         content_type=JSON,
-        body={"person": person.as_json(today), **people_json(first_page, today)},
+        body={"person": person.as_json(today), **people_json(first_page)},
         headers={"Location": f"{_collection_path()}/{person.id}", "ETag": person.etag},
     )
 

@@ -15,7 +15,8 @@ app = make_resolver()
 def ids_by_last_name(lastname: str, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None) -> dict:
     last_name = percent_decoded(lastname, "lastname").strip()
     (after_id,) = IDS_BY_LAST_NAME.after(cursor)
-    page = IDS_BY_LAST_NAME.page(ids_with_last_name(last_name, after_id, limit + 1), limit, lambda last: (last,))
+    ids = ids_with_last_name(last_name, after_id, limit + 1)
+    page = IDS_BY_LAST_NAME.page(ids, limit, lambda last: (last,), lambda person_id: person_id)
     return {"last_name": last_name, "ids": page.items, "next_cursor": page.next_cursor}
 
 

@@ -15,8 +15,8 @@ app = make_resolver()
 def list_imports(limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None) -> dict:
     (before_id,) = IMPORTS_NEWEST_FIRST.after(cursor)
     records = imports_newest_first(before_id, limit + 1)
-    page = IMPORTS_NEWEST_FIRST.page(records, limit, lambda last: (last.id,))
-    return {"imports": [record.as_json(with_errors=False) for record in page.items], "next_cursor": page.next_cursor}
+    page = IMPORTS_NEWEST_FIRST.page(records, limit, lambda last: (last.id,), lambda r: r.as_json(with_errors=False))
+    return {"imports": page.items, "next_cursor": page.next_cursor}
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

@@ -15,9 +15,10 @@ app = make_resolver()
 
 @app.get("/people")
 def list_people(limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None) -> dict:
+    today = utc_today()
     (after_id,) = PEOPLE_BY_ID.after(cursor)
-    page = PEOPLE_BY_ID.page(people_in_id_order(after_id, limit + 1), limit, lambda last: (last.id,))
-    return people_json(page, utc_today())
+    people = people_in_id_order(after_id, limit + 1)
+    return people_json(PEOPLE_BY_ID.page(people, limit, lambda last: (last.id,), lambda p: p.as_json(today)))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

@@ -18,8 +18,10 @@ def people_by_age(limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None) -> dict:
     today = utc_today()
     after_age, after_id = PEOPLE_BY_AGE.after(cursor)
     people = people_in_age_order(after_age, after_id, limit + 1, today)
-    page = PEOPLE_BY_AGE.page(people, limit, lambda last: (last.effective_age(today), last.id))
-    return people_json(page, today)
+    page = PEOPLE_BY_AGE.page(
+        people, limit, lambda last: (last.effective_age(today), last.id), lambda p: p.as_json(today)
+    )
+    return people_json(page)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

@@ -25,6 +25,10 @@ from people_api.people.person import MAX_ID
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
+# A page's items take at most this many bytes of the answer, as Lambda carries it: a synchronous response is
+# at most 6 MB (6,291,456 bytes; README, Limits), and the rest of an answer (status, headers, the page's
+# wrapper and cursor, POST's person) is a few KB.
+PAGE_BYTES = 4 * 1024 * 1024
 MAX_CURSOR_LENGTH = 200
 MAX_POSITION = MAX_ID  # ids and ages alike
 _TAG_BYTES = 16
@@ -76,11 +80,41 @@ class Listing:
         """Where the page asked for starts: the cursor's position, or the listing's start without one."""
         return self.start if cursor is None else tuple(decode_cursor(cursor, self.name, len(self.start)))
 
-    def page(self, rows: list[Any], limit: int, position_of: Callable[[Any], tuple[int | None, ...]]) -> Page:
-        """`limit + 1` fetched rows cut to a page; the extra row only says another page exists."""
+    def page(
+        self,
+        rows: list[Any],
+        limit: int,
+        position_of: Callable[[Any], tuple[int | None, ...]],
+        as_json: Callable[[Any], Any],
+    ) -> Page:
+        """`limit + 1` fetched rows cut to a page of their JSON: at most `limit` items, and fewer when the next
+        would take the items past PAGE_BYTES (never none). The extra row only says another page exists; the
+        next cursor goes on after the last row the page holds."""
+        items: list[Any] = []
+        size = 0
+        for row in rows[:limit]:
+            item = as_json(row)
+            size += answer_bytes(item) + 1  # and the comma before the next
+            if items and size > PAGE_BYTES:
+                return Page(items, encode_cursor(self.name, *position_of(rows[len(items) - 1])))
+            items.append(item)
         if len(rows) > limit:
-            return Page(rows[:limit], encode_cursor(self.name, *position_of(rows[limit - 1])))
-        return Page(rows, None)
+            return Page(items, encode_cursor(self.name, *position_of(rows[limit - 1])))
+        return Page(items, None)
+
+
+def answer_bytes(value: Any) -> int:
+    """The bytes a JSON value takes in the Lambda response that carries it.
+
+    The resolver writes the body as compact JSON in ASCII (Powertools' serializer: json.dumps with its
+    default ensure_ascii, so every other character is a \\u escape, and an astral one two of them), and
+    the proxy response carries that body as a JSON string, which escapes each quote and backslash again.
+    """
+    body = _compact_json(value)
+    return len(body) + body.count('"') + body.count("\\")
+
+
+_compact_json = json.JSONEncoder(separators=(",", ":")).encode  # one encoder: json.dumps builds one per call
 
 
 # The API's listings, in one place: a cursor of one is refused by the others because the names differ.

@@ -31,9 +31,9 @@ def person_response(person: StoredPerson, today: date) -> Response:
     )
 
 
-def people_json(page: Page, today: date) -> dict[str, Any]:
-    """A page of StoredPerson as the listings answer it."""
-    return {"people": [person.as_json(today) for person in page.items], "next_cursor": page.next_cursor}
+def people_json(page: Page) -> dict[str, Any]:
+    """A page of people (as_json) as the listings answer it."""
+    return {"people": page.items, "next_cursor": page.next_cursor}
 
 
 def cache_control(read_cache_seconds: int, vary_origin: bool = False):
