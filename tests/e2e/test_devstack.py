@@ -17,6 +17,7 @@ import pytest
 from pymysql.constants import ER
 
 from people_api.config import database_settings
+from people_api.http import cursors
 from tests.e2e.local_stack import is_listening, running_stack
 
 STOP_TIMEOUT_SECONDS = 15
@@ -262,6 +263,43 @@ def test_the_scheduled_purge_of_import_records_ran_at_start(stack):
     assert purged.startswith("PurgeImportsFunction") and '"finished":0' in purged and '"complete":true' in purged
     # And its line carries its own Lambda context, though the seed's import ran at the same time
     assert '"function_name":"PurgeImportsFunction"' in purged
+
+
+def test_imports_with_the_largest_records_come_in_pages_under_the_byte_budget(stack):
+    # Given 160 import records at their largest (about 45 KB each in an answer: 7 MB for all of them)
+    key = "\x01" * 1024  # S3 keys are at most 1024 bytes; control characters are allowed in them
+    emoji = "\U0001f600"
+    conn = pymysql.connect(**_connection_options(stack.database))
+    try:
+        with conn.cursor() as cur:
+            cur.executemany(
+                "INSERT INTO imports (bucket, object_key, object_key_hash, etag, version_id, size_bytes, status,"
+                " message, report_key) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                [
+                    ("b" * 63, key, f"{n:064x}", '"' * 64, key, 1, "rejected", emoji * 1000, emoji * 1100)
+                    for n in range(160)
+                ],
+            )
+            cur.execute("SELECT COUNT(*) FROM imports")
+            (count,) = cur.fetchone()
+    finally:
+        conn.close()
+
+    # When /imports is read with the largest limit, page after page
+    token, pages, cursor = bearer(stack.token()), [], ""
+    while cursor is not None:
+        page = stack.request("GET", f"/imports?limit=1000{cursor and f'&cursor={cursor}'}", headers=token)
+        assert page.status == 200, page.body[:200]
+        pages.append(page)
+        cursor = page.json["next_cursor"]
+
+    # Then no page passes the budget as Lambda would carry it (the body escaped again inside the proxy
+    # response), and every record comes once
+    carried = [len(page.body) + page.body.count('"') + page.body.count("\\") for page in pages]
+    assert max(carried) <= cursors.PAGE_BYTES + 16 * 1024
+    assert len(pages) > 1
+    ids = [record["id"] for page in pages for record in page.json["imports"]]
+    assert len(ids) == len(set(ids)) == count
 
 
 def test_ctrl_c_stops_everything(stack):
