@@ -175,7 +175,7 @@ class TokenIssuer:
     """An OpenID Connect issuer shaped like a Cognito user pool: RSA and EC keys, its JWKS served over HTTP.
 
     `token()` signs an access token as Cognito issues it; keyword arguments replace (None: remove)
-    claims, and `headers`, `key` and `algorithm` change how it is signed.
+    claims, of any JSON type, and `headers`, `key` and `algorithm` change how it is signed.
     """
 
     ISSUER = "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_TestPool"
@@ -262,7 +262,9 @@ class TokenIssuer:
         signing_key = key if key is not None else (self.ec_key if algorithm == "ES256" else self.rsa_key)
         kid = "ec-1" if algorithm == "ES256" else "rsa-1"
         header = {k: v for k, v in ({"kid": kid} | (headers or {})).items() if v is not None}
-        return jwt.encode(payload, signing_key, algorithm=algorithm, headers=header)
+        # Signed as JWS over the claims' JSON: jwt.encode would refuse claims of odd types (an `iss` list)
+        claims_json = json.dumps(payload, separators=(",", ":")).encode()
+        return jwt.api_jws.encode(claims_json, signing_key, algorithm=algorithm, headers=header | {"typ": "JWT"})
 
 
 @pytest.fixture

@@ -194,12 +194,75 @@ def test_the_policy_a_token_gets_is_the_same_whichever_route_asked_and_right_for
     assert all(resource.startswith(f"{API}/") for resource in resources)
 
 
-def test_odd_but_signed_claims_grant_nothing_they_do_not_name(token_issuer):
-    token = token_issuer.token([{"group": WRITER}, 7, IMPORT_READER], scope=["people-api/people.write"])
+# Claims of a shape no issuer writes, in a token the issuer signed: each is a 401, never a 5xx, never a caller
+# the functions would take for anonymous (an empty sub), never a grant read past.
+NOW = int(time.time())
+WRONG_SHAPES = {
+    "client_id a list": {"client_id": [TokenIssuer.CLIENT_ID]},
+    "client_id an object": {"client_id": {"id": TokenIssuer.CLIENT_ID}},
+    "client_id a number": {"client_id": 7},
+    "sub empty": {"sub": ""},
+    "sub a number": {"sub": 7},
+    "sub a list": {"sub": ["3f1c7a52"]},
+    "sub of 256 characters": {"sub": "s" * 256},
+    "sub with a control character": {"sub": "3f1c\n7a52"},
+    "sub with a space at its end": {"sub": "3f1c7a52 "},
+    "sub not ASCII": {"sub": "3f1c7a52-\u00e9"},
+    "exp a string of digits": {"exp": str(NOW + 3600)},
+    "exp true": {"exp": True},
+    "exp past year 9999": {"exp": 10**50},
+    "exp a list": {"exp": [NOW + 3600]},
+    "iat a string of digits": {"iat": str(NOW)},
+    "iat negative": {"iat": -1},
+    "nbf a string of digits": {"nbf": "0"},
+    "nbf false": {"nbf": False},
+    "token_use a list": {"token_use": ["access"]},
+    "token_use a number": {"token_use": 1},
+    "scope a list": {"scope": ["people-api/people.write"]},
+    "scope a number": {"scope": 7},
+    "cognito:groups a string": {"cognito:groups": WRITER},
+    "cognito:groups with a number": {"cognito:groups": [WRITER, 7]},
+    "cognito:groups with an object": {"cognito:groups": [{"group": WRITER}]},
+    "username a list": {"username": ["ada"]},
+    "username empty": {"username": ""},
+    "username a number": {"username": 7},
+    "aud a number": {"aud": 7},
+    "aud a list with a number": {"aud": [TokenIssuer.CLIENT_ID, 7]},
+    "iss a list": {"iss": [TokenIssuer.ISSUER]},
+}
 
-    policy = authorize(f"Bearer {token}")
 
-    assert policy["context"]["permissions"] == "imports:read people:read"
+@pytest.mark.parametrize("claims", WRONG_SHAPES.values(), ids=WRONG_SHAPES.keys())
+def test_a_signed_token_whose_claim_has_the_wrong_shape_is_exactly_unauthorized(token_issuer, claims):
+    assert refused(f"Bearer {token_issuer.token([WRITER], **claims)}") == "Unauthorized"
+
+
+def test_an_issuer_with_audiences_refuses_a_client_id_or_username_of_the_wrong_shape(token_issuer, monkeypatch):
+    monkeypatch.setenv("AUTH_ISSUER", "https://login.example.com/tenant")
+    monkeypatch.setenv("AUTH_AUDIENCE", "people-api")
+    common = {"iss": "https://login.example.com/tenant", "aud": "people-api", "token_use": None}
+
+    for odd in ({"client_id": ["x"]}, {"client_id": 7, "username": None}, {"username": {"name": "ada"}}):
+        app.verifier.cache_clear()
+        assert refused(f"Bearer {token_issuer.token(**common, **odd)}") == "Unauthorized", odd
+
+
+ACCEPTED_SHAPES = {
+    "exp with a fraction (RFC 7519 NumericDate)": {"exp": NOW + 3600.5, "iat": NOW - 0.25},
+    "sub of 255 characters": {"sub": "s" * 255},
+    "sub with inner spaces and punctuation": {"sub": "auth0|a b~c"},
+    "no scope and no groups": {"scope": None},
+    "empty groups": {"cognito:groups": []},
+    "aud a list of strings": {"aud": ["someone", "else"]},
+}
+
+
+@pytest.mark.parametrize("claims", ACCEPTED_SHAPES.values(), ids=ACCEPTED_SHAPES.keys())
+def test_claims_of_every_shape_an_issuer_writes_are_accepted(token_issuer, claims):
+    policy = authorize(f"Bearer {token_issuer.token(**claims)}")
+
+    assert allows(policy, "GET", "/people")
+    assert policy["principalId"] == claims.get("sub", "3f1c7a52-0d2e-4b8f-9a61-2b7e5c4d9e10")
 
 
 def test_machine_clients_get_permissions_from_their_scopes(token_issuer):

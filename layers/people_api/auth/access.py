@@ -45,15 +45,12 @@ class Caller:
 
 
 def caller_from_claims(claims: dict[str, Any]) -> Caller:
-    """The caller a verified token names; its groups and scopes become permissions."""
-    groups = claims.get("cognito:groups") or []
-    scopes = claims.get("scope") or ""
-    grants = [*(groups if isinstance(groups, list) else []), *(scopes.split() if isinstance(scopes, str) else [])]
-    grants = [grant for grant in grants if isinstance(grant, str)]
-    username = claims.get("username") or claims.get("client_id") or claims["sub"]
+    """The caller a verified token names (its claims of the shapes `tokens.check_claim_shapes` allows);
+    its groups and scopes become permissions."""
+    grants = [*claims.get("cognito:groups", []), *claims.get("scope", "").split()]
     return Caller(
-        sub=str(claims["sub"]),
-        username=str(username),
+        sub=claims["sub"],
+        username=claims.get("username") or claims.get("client_id") or claims["sub"],
         permissions=frozenset({READ_PEOPLE} | {GRANTS[g] for g in grants if g in GRANTS}),
     )
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import re
 from typing import Any
 
 import jwt
@@ -15,6 +17,15 @@ MAX_TOKEN_CHARS = 8192
 KEYS_LIFESPAN_SECONDS = 900  # the issuer's key set, cached per container
 UNKNOWN_KID_COOLDOWN_SECONDS = 60  # at most one fetch a minute for a `kid` not in the cached set
 KEYS_TIMEOUT_SECONDS = 3
+# A NumericDate is a JSON number of seconds since the epoch (RFC 7519, section 2), here one that a
+# datetime can hold: up to the end of year 9999. PyJWT reads exp, iat and nbf with int(), which also
+# takes "1700000000", true and 10**50 (jpadilla/pyjwt#121, #1171).
+MAX_NUMERIC_DATE = 253_402_300_799
+# `sub`: 1 to 255 printable ASCII characters, no space at either end (OpenID Connect Core 1.0, section 2:
+# "It MUST NOT exceed 255 ASCII characters in length"); Cognito's is a UUID. It names the caller in the
+# policy, the context the functions read (an empty one would read as anonymous) and the logs.
+_SUBJECT = re.compile(r"[!-~](?:[ -~]{0,253}[!-~])?")
+MAX_USERNAME_CHARS = 128  # Cognito's limit on a user name
 
 
 class TokenRefused(Exception):
@@ -68,11 +79,49 @@ class TokenVerifier:
                 options={"require": ["exp", "iat", "iss", "sub"], "verify_aud": not cognito},
             )
         except jwt.PyJWTError as error:
-            raise TokenRefused(f"{type(error).__name__}: {error}") from None
+            raise TokenRefused(f"{type(error).__name__}: {str(error)[:100]}") from None
+        check_claim_shapes(claims)
         if cognito:
             # Cognito access tokens name the app client in client_id (no aud); ID tokens say token_use "id".
             if claims.get("token_use") != "access":
-                raise TokenRefused(f"token_use is {claims.get('token_use')!r}, not 'access'")
+                raise TokenRefused("token_use is not 'access'")
             if claims.get("client_id") not in self.settings.audiences:
                 raise TokenRefused("issued to another app client")
         return claims
+
+
+def check_claim_shapes(claims: dict[str, Any]) -> None:
+    """TokenRefused unless every claim the API reads has the shape issuers write (docs/auth.md, Claims).
+
+    PyJWT has checked that `iss` and `sub` are strings and, when it checks `aud`, that `aud` is a string or a
+    list of strings; the rest is checked here. A reason names the claim, never its value.
+    """
+    for name in ("exp", "iat", "nbf"):
+        if name in claims and not _is_numeric_date(claims[name]):
+            raise TokenRefused(f"{name} is not a NumericDate (a number of seconds from 0 to {MAX_NUMERIC_DATE})")
+    if not (isinstance(claims.get("sub"), str) and _SUBJECT.fullmatch(claims["sub"])):
+        raise TokenRefused("sub is not 1 to 255 printable ASCII characters")
+    for name in ("client_id", "token_use", "scope"):
+        if name in claims and not isinstance(claims[name], str):
+            raise TokenRefused(f"{name} is not a string")
+    username = claims.get("username", "-")
+    if not (isinstance(username, str) and 0 < len(username) <= MAX_USERNAME_CHARS):
+        raise TokenRefused(f"username is not a string of 1 to {MAX_USERNAME_CHARS} characters")
+    if not _is_list_of_strings(claims.get("cognito:groups", [])):
+        raise TokenRefused("cognito:groups is not a list of strings")
+    audience = claims.get("aud", [])
+    if not (isinstance(audience, str) or _is_list_of_strings(audience)):
+        raise TokenRefused("aud is not a string or a list of strings")
+
+
+def _is_list_of_strings(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(item, str) for item in value)
+
+
+def _is_numeric_date(value: Any) -> bool:
+    return (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and 0 <= value <= MAX_NUMERIC_DATE
+    )
