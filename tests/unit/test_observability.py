@@ -5,7 +5,7 @@ import json
 import threading
 
 from devstack.functions import LambdaContext
-from people_api.observability import logger
+from people_api.observability import MAX_LOG_LINE_CHARS, logger
 
 
 def test_concurrent_invocations_in_one_process_each_log_their_own_context():
@@ -39,3 +39,38 @@ def test_concurrent_invocations_in_one_process_each_log_their_own_context():
     # And a thread a function starts still logs with a Lambda context (in Lambda, its invocation's)
     helpers = [entry for entry in logged if entry["message"] == "helper thread"]
     assert len(helpers) == 2 and all(entry["function_name"] in working for entry in helpers)
+
+
+def _lines_of(log) -> list[str]:
+    lines = io.StringIO()
+    terminal = logger.registered_handler.setStream(lines)
+    try:
+        log()
+    finally:
+        logger.registered_handler.setStream(terminal)
+    return lines.getvalue().splitlines()
+
+
+def test_a_line_longer_than_the_bound_is_cut_to_it_and_says_how_long_it_was():
+    (line,) = _lines_of(lambda: logger.info("a long one", detail="x" * 50_000, nested={"list": ["y"] * 20_000}))
+
+    entry = json.loads(line)
+    assert len(line) <= MAX_LOG_LINE_CHARS
+    assert entry["message"] == "a long one" and entry["cut_from_chars"] > 50_000
+    assert entry["detail"].startswith("xxx") and entry["detail"].endswith("(50000 characters)")
+    assert entry["service"] and entry["level"] == "INFO"
+
+
+def test_a_line_with_many_long_values_is_cut_to_its_message():
+    fields = {f"field_{n}": "z" * 1000 for n in range(50)}
+
+    (line,) = _lines_of(lambda: logger.info("many", **fields))
+
+    assert len(line) <= MAX_LOG_LINE_CHARS
+    assert set(json.loads(line)) == {"level", "timestamp", "message", "cut_from_chars"}
+
+
+def test_lines_within_the_bound_are_left_as_they_are():
+    (line,) = _lines_of(lambda: logger.info("short", detail="x" * 5000))
+
+    assert json.loads(line)["detail"] == "x" * 5000 and "cut_from_chars" not in line

@@ -29,7 +29,8 @@ MAX_USERNAME_CHARS = 128  # Cognito's limit on a user name
 
 
 class TokenRefused(Exception):
-    """The token is not one this API accepts; the message says why (for logs, not for the client)."""
+    """The token is not one this API accepts; the message says why (for logs, not for the client), in a few
+    words that name what is wrong and never quote the token."""
 
 
 class IssuerUnavailable(Exception):
@@ -55,9 +56,9 @@ class TokenVerifier:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as error:
-            raise TokenRefused(f"not a JWT: {error}") from None
+            raise TokenRefused(f"not a JWT ({_refusal(error)})") from None
         if header.get("alg") not in ALLOWED_ALGORITHMS:
-            raise TokenRefused(f"algorithm {header.get('alg')!r} is not allowed")
+            raise TokenRefused(f"the algorithm (alg) is not one of {', '.join(ALLOWED_ALGORITHMS)}")
         kid = header.get("kid")
         if not isinstance(kid, str):
             raise TokenRefused("no key id (kid)")
@@ -66,7 +67,7 @@ class TokenVerifier:
         except jwt.PyJWKClientConnectionError as error:
             raise IssuerUnavailable(str(error)) from error
         except jwt.PyJWKClientError:
-            raise TokenRefused(f"no key {kid!r} at the issuer") from None
+            raise TokenRefused("the issuer has no key of its key id (kid)") from None
         cognito = self.settings.issuer_is_cognito
         try:
             claims = jwt.decode(
@@ -79,7 +80,7 @@ class TokenVerifier:
                 options={"require": ["exp", "iat", "iss", "sub"], "verify_aud": not cognito},
             )
         except jwt.PyJWTError as error:
-            raise TokenRefused(f"{type(error).__name__}: {str(error)[:100]}") from None
+            raise TokenRefused(_refusal(error)) from None
         check_claim_shapes(claims)
         if cognito:
             # Cognito access tokens name the app client in client_id (no aud); ID tokens say token_use "id".
@@ -112,6 +113,13 @@ def check_claim_shapes(claims: dict[str, Any]) -> None:
     audience = claims.get("aud", [])
     if not (isinstance(audience, str) or _is_list_of_strings(audience)):
         raise TokenRefused("aud is not a string or a list of strings")
+
+
+def _refusal(error: jwt.PyJWTError) -> str:
+    """Why PyJWT refused, by its error's kind: its messages can quote the token (an unknown `crit` extension)."""
+    if isinstance(error, jwt.MissingRequiredClaimError):
+        return f"{type(error).__name__} ({error.claim})"
+    return type(error).__name__
 
 
 def _is_list_of_strings(value: Any) -> bool:

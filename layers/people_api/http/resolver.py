@@ -53,7 +53,8 @@ def make_resolver() -> APIGatewayRestResolver:
     """
     settings = read_settings()
     origins = [origin for origin in settings.cors_allowed_origins.split(",") if origin]
-    app = APIGatewayRestResolver(enable_validation=True, cors=cors_config(origins))
+    # debug=False whatever POWERTOOLS_DEV says: Powertools' debug mode prints each event, names and all
+    app = APIGatewayRestResolver(enable_validation=True, cors=cors_config(origins), debug=False)
     app.use([cache_control(settings.read_cache_seconds, vary_origin=bool(origins))])
 
     @app.exception_handler(list(STATUS_OF_ERROR))
