@@ -15,7 +15,7 @@ from samcli.lib.providers.sam_stack_provider import SamLocalStackProvider
 from conftest import ROOT
 from devstack.api import api_gateway
 from devstack.functions import InProcessRunner, template_functions
-from tests.integration.test_authorizer import REFUSALS
+from tests.integration.test_authorizer import REFUSALS, WRONG_SHAPES
 
 WRITER, IMPORT_READER = "people-writers", "import-readers"
 NEW_PERSON = {"first_name": "Grace", "last_name": "Hopper", "age": 85}
@@ -98,6 +98,19 @@ def test_every_refused_token_is_401_and_reaches_no_function(public_reads, token_
     authorizer_lines = [record.getMessage() for record in caplog.records if record.funcName == "lambda_handler"]
     assert authorizer_lines in ([], ["token refused"])
     assert "Traceback" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("claims", WRONG_SHAPES.values(), ids=WRONG_SHAPES.keys())
+def test_a_signed_token_with_a_claim_of_the_wrong_shape_is_401_never_a_5xx(
+    public_reads, people_db, token_issuer, claims
+):
+    response = call(public_reads, "POST", "/people", token_issuer.token([WRITER], **claims), body=NEW_PERSON)
+
+    assert status_and_json(response) == UNAUTHORIZED
+    assert response.headers["WWW-Authenticate"] == "Bearer"
+    assert [p["last_name"] for p in call(public_reads, "GET", "/people?limit=100").get_json()["people"]].count(
+        "Hopper"
+    ) == 0
 
 
 def test_an_expired_token_is_401_and_nothing_is_written(public_reads, people_db, token_issuer):
