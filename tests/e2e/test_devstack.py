@@ -173,6 +173,33 @@ def test_a_post_racing_a_delete_of_its_id_answers_201_with_the_person_it_inserte
     assert all(r.json["person"]["first_name"] == f"Racer {n}" for n, r in created)
 
 
+@pytest.mark.parametrize(
+    ("body", "field", "message"),
+    [
+        ({"last_name": "\u200b"}, "last_name", "has no character a reader can see (U+200B is invisible)"),
+        ({"first_name": "Ada", "Last": "\u3164"}, "Last", "has no character a reader can see (U+3164 is invisible)"),
+        ({"last_name": "\u0301"}, "last_name", "has no character a reader can see (U+0301 is invisible)"),
+        ({"first_name": "\u202eevil"}, "first_name", "must not contain a bidirectional control character (U+202E)"),
+        (
+            {"first_name": "Ada", "github_account": "ada\u2066"},
+            "github_account",
+            "must not contain a bidirectional control character (U+2066)",
+        ),
+    ],
+)
+def test_a_name_no_reader_can_see_or_text_that_reorders_is_422_over_http(stack, body, field, message):
+    reply = stack.request("POST", "/people", body, bearer(stack.token()))
+
+    assert (reply.status, reply.json["errors"]) == (422, [{"field": field, "message": message}])
+
+
+def test_a_100_letter_name_sent_decomposed_is_stored_composed_over_http(stack):
+    reply = stack.request("POST", "/people", {"last_name": "e\u0301" * 100}, bearer(stack.token()))
+
+    assert reply.status == 201, reply.body
+    assert reply.json["person"]["last_name"] == "\u00e9" * 100
+
+
 def test_a_csv_put_into_the_bucket_is_imported(stack):
     # Given a CSV of two new people, under a key with a space (S3 events carry it URL-encoded)
     key = f"drops/e2e {uuid.uuid4().hex[:8]}.csv"
