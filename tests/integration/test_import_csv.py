@@ -288,13 +288,14 @@ def test_only_the_first_100_row_errors_are_kept(bucket):
         (b"ID,First,Last\r\n1,Jos\xe9,Block\r\n", "line 2 (byte 21): byte 0xe9 is not UTF-8 text"),
         (b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03", "NUL byte"),
         (b"ID,Age\r\n1,20\r\n", "neither First nor Last"),
-        (b"ID,First,Nickname\r\n1,Ada,Countess\r\n", "unknown column(s) 'Nickname'"),
+        (b"ID,First,Nickname\r\n1,Ada,Countess\r\n", "the header has 1 unknown column: 'Nickname'"),
         (b"ID,First,first_name\r\n1,Ada,Ada\r\n", "first_name more than once"),
         (b"ID,First,Last\r\n", "a header but no rows"),
         (b"\r\n\r\n", "empty"),
         (b"", "empty"),
         (b'ID,First\r\n1,"' + b"a" * 2000 + b'"\r\n', "longer than 1000 characters"),
-        (b'{"people": [{"first_name": "Ada"}]}', "unknown column"),
+        (b'{"people": [{"first_name": "Ada"}]}', "line 1: a quote inside an unquoted field"),
+        (b"1,Ada,Lovelace\r\n2,Alan,Turing\r\n", "line 1 is not a header: none of its 3 cells is a column name"),
     ],
 )
 def test_files_that_cannot_be_imported_are_rejected_with_a_reason(bucket, data, reason):
@@ -814,3 +815,25 @@ def test_a_key_that_is_not_imported_is_recorded_as_rejected_with_a_report(bucket
     [report_key] = [k for k in bucket.reports() if k.startswith(f"reports/{key}/")]
     assert bucket.report(report_key)["status"] == "rejected"
     assert [row[1] for row in imports_rows()] == ["rejected"]
+
+
+# Strict CSV (issue 15): nothing after a misplaced quote vanishes without a word.
+
+
+@pytest.mark.parametrize(
+    ("second_line", "problem"),
+    [('"Alan,Turing\r\n', "never closed"), ('Alan,Tu"ring\r\n', "quote inside an unquoted field")],
+)
+def test_a_misplaced_quote_rejects_the_file_naming_its_line(bucket, method, api, second_line, problem):
+    # Given a header and four data lines, the second of which has a misplaced quote
+    data = "First,Last\r\nAda,Lovelace\r\n" + second_line + "Grace,Hopper\r\nEdsger,Dijkstra\r\n"
+
+    # When it is imported
+    report = only_report(bucket.put("quote.csv", data))
+
+    # Then nothing is imported, and the report names the line; the one row before it was read
+    assert report["status"] == "rejected" and report["message"].startswith("line 3: "), report
+    assert problem in report["message"]
+    assert report["rows"]["read"] == 1 and people_count() == 0
+    record = api("get_import", "GET", "/imports/1", "/imports/{id}", path_params={"id": "1"}).json
+    assert record["message"] == report["message"]
