@@ -1,10 +1,13 @@
 """Logger and metrics shared by every function (service name from POWERTOOLS_SERVICE_NAME).
 
 Every line the logger writes is at most MAX_LOG_LINE_CHARS characters, and no function logs its event: an
-API event holds the body and the path, and so names (README, Privacy).
+API event holds the body and the path, and so names (README, Privacy). An exception is logged through
+`error_fields`, without the values its messages quote.
 """
 
 import json
+import re
+import traceback
 import warnings
 from typing import Any
 
@@ -61,3 +64,42 @@ metrics = Metrics(namespace="PeopleApi")
 # Powertools warns about it on every such invocation. Its documented way to say that is expected:
 # https://docs.powertools.aws.dev/lambda/python/latest/core/metrics/ (raise_on_empty_metrics).
 warnings.filterwarnings("ignore", message="No application metrics to publish", category=UserWarning)
+
+
+MAX_ERROR_CHARS = 300
+MAX_LOGGED_FRAMES = 20
+_OPENING_QUOTE = re.compile(r"(?<![0-9A-Za-z])['\"]")  # not the apostrophe of "can't"
+
+
+def error_text(error: BaseException) -> str:
+    """`Type: message` of an exception, without what the message quotes, cut to MAX_ERROR_CHARS.
+
+    A database error quotes the value it refused ("Duplicate entry 'ada-l' for key ..."), and so
+    does Python (`int('Ada')`): from the first opening quote to the last quote, the message is
+    left out, whatever the quoted text holds (quotes of its own included).
+    """
+    args = error.args
+    if len(args) == 2 and isinstance(args[0], int) and isinstance(args[1], str):  # PyMySQL's (code, message)
+        message = f"({args[0]}) {args[1]}"
+    else:
+        message = str(error)
+    opening = _OPENING_QUOTE.search(message)
+    last = max(message.rfind("'"), message.rfind('"'))
+    if opening and last > opening.start():
+        message = f"{message[: opening.end()]}…{message[last:]}"
+    text = f"{type(error).__name__}: {message}" if message else type(error).__name__
+    return text if len(text) <= MAX_ERROR_CHARS else text[: MAX_ERROR_CHARS - 1] + "…"
+
+
+def error_fields(error: BaseException) -> dict[str, str]:
+    """The log keys for an exception, in place of its traceback: Powertools writes `exception` and
+    `exception_name` as given. The innermost MAX_LOGGED_FRAMES frames (file, line, function: no
+    source text) and the `error_text` of the error and of what caused it, so that the line stays
+    short and holds no value from the messages."""
+    frames = traceback.extract_tb(error.__traceback__)[-MAX_LOGGED_FRAMES:]
+    lines = [f'File "{frame.filename}", line {frame.lineno}, in {frame.name}' for frame in frames]
+    lines.append(error_text(error))
+    cause = error.__cause__ or (None if error.__suppress_context__ else error.__context__)
+    if cause is not None:
+        lines.append(f"caused by {error_text(cause)}")
+    return {"exception_name": type(error).__name__, "exception": "\n".join(lines)}

@@ -837,3 +837,117 @@ def test_a_misplaced_quote_rejects_the_file_naming_its_line(bucket, method, api,
     assert report["rows"]["read"] == 1 and people_count() == 0
     record = api("get_import", "GET", "/imports/1", "/imports/{id}", path_params={"id": "1"}).json
     assert record["message"] == report["message"]
+
+
+# No personal values in logs, records or reports; every message and log line bounded (issue 15)
+
+MAX_LOG_LINE_CHARS = 10_000  # README, Limits
+
+
+@pytest.fixture
+def log_lines():
+    """The JSON lines the layer's logger writes while the test runs (parsed; each line's length checked)."""
+    from people_api.observability import logger
+
+    stream = io.StringIO()
+    terminal = logger.registered_handler.setStream(stream)
+
+    def lines() -> list[dict]:
+        written = stream.getvalue().splitlines()
+        too_long = [len(line) for line in written if len(line) > MAX_LOG_LINE_CHARS]
+        assert not too_long, f"log lines of {too_long} characters"
+        return [json.loads(line) for line in written]
+
+    yield lines
+    logger.registered_handler.setStream(terminal)
+
+
+def everything_kept(bucket, api, report: dict, log_lines) -> str:
+    """The log lines, the import's record and its S3 report, as one text."""
+    import_id = str(report["import_id"])
+    record = api("get_import", "GET", f"/imports/{import_id}", "/imports/{id}", path_params={"id": import_id}).json
+    return json.dumps([log_lines(), record, bucket.report(record["report_key"])], ensure_ascii=False)
+
+
+def test_a_file_without_a_header_is_rejected_without_its_cells_in_logs_record_or_report(bucket, api, log_lines):
+    report = only_report(bucket.put("no-header.csv", "1,Alice,Secretname,30,alice-gh,\r\n2,Bob,Other,31,bob-gh,\r\n"))
+
+    assert report["status"] == "rejected"
+    assert report["message"].startswith("line 1 is not a header: none of its 6 cells is a column name")
+    kept = everything_kept(bucket, api, report, log_lines)
+    for value in ("Alice", "Secretname", "alice-gh", "Bob", "bob-gh"):
+        assert value not in kept
+    assert any(line["message"] == "import finished" for line in log_lines())
+
+
+def test_a_10_mb_header_gives_a_short_message_report_and_log(bucket, api, log_lines):
+    header = "First," + ",".join(f"Secret{i}" for i in range(1_000_000))
+
+    report = only_report(bucket.put("wide.csv", header + "\r\nAda\r\n"))
+
+    assert report["status"] == "rejected" and report["message"] == "line 1: the header is longer than 1000 characters"
+    kept = everything_kept(bucket, api, report, log_lines)
+    assert "Secret" not in kept and len(kept) < 20_000
+
+
+def test_unknown_columns_of_a_real_header_are_named_cut_and_counted(bucket, api, log_lines):
+    header = "First,Last," + ",".join(["Nickname" * 10] + [f"Extra{i}" for i in range(12)])
+
+    report = only_report(bucket.put("extra.csv", header + "\r\nAda,Lovelace" + ",x" * 13 + "\r\n"))
+
+    assert report["message"].startswith("the header has 13 unknown columns, the first 5: 'NicknameNickname"), report
+    assert "'Extra3'" in report["message"] and "'Extra4'" not in report["message"]
+    assert len(report["message"]) < 600
+    everything_kept(bucket, api, report, log_lines)  # log lines within their bound
+
+
+def test_a_failure_whose_database_error_quotes_a_value_is_kept_without_it(
+    bucket, method, api, log_lines, unique_github_accounts, monkeypatch
+):
+    # Given a person holding a GitHub account, and a fault that makes the import repeat it in a plain INSERT
+    people_store.add_person(
+        person_from_json({"id": 1, "first_name": "Held", "github_account": "secret-gh"}, utc_today())
+    )
+    real_clean = csv_reader.clean_person
+
+    def insert_the_same_account(*cells):
+        with db.connect(database_settings()) as other, other.cursor() as cur:
+            cur.execute("INSERT INTO people (first_name, github_account) VALUES ('Copy', 'secret-gh')")
+        return real_clean(*cells)
+
+    monkeypatch.setattr(csv_reader, "clean_person", insert_the_same_account)
+    key = "a/" + "k" * 1000 + ".csv"  # near S3's longest key (1024 bytes): logged whole
+
+    # When the import fails on the database's error, which quotes the account
+    with pytest.raises(s3_import.ImportFailed) as failed:
+        import_event(bucket.put(key, "First\r\nAda\r\n"))
+
+    # Then the record, the report and the log name the error without the value, each line within its bound
+    assert isinstance(failed.value.__cause__, pymysql.err.IntegrityError)
+    [report_key] = bucket.reports()
+    report = bucket.report(report_key)
+    assert report["status"] == "failed" and report["message"].startswith("IntegrityError: (1062) Duplicate entry '…'")
+    kept = everything_kept(bucket, api, report, log_lines)
+    assert "secret-gh" not in kept
+    [failure] = [line for line in log_lines() if line["message"] == "import failed"]
+    assert failure["exception_name"] == "IntegrityError" and "(1062) Duplicate entry '…'" in failure["exception"]
+    assert "insert_the_same_account" in failure["exception"]  # where it was raised: the stack's frames
+
+
+@pytest.mark.parametrize(
+    "error",
+    [ValueError("invalid literal for int() with base 10: 'Secretname'"), RuntimeError('x "Secretname" ' * 100_000)],
+    ids=["quoted", "long"],
+)
+def test_any_failure_is_kept_short_and_without_what_its_message_quotes(bucket, api, log_lines, monkeypatch, error):
+    def fail(*_cells):
+        raise error
+
+    monkeypatch.setattr(csv_reader, "clean_person", fail)
+    with pytest.raises(s3_import.ImportFailed):
+        import_event(bucket.put("fails.csv", "First\r\nAda\r\n"))
+
+    [report_key] = bucket.reports()
+    report = bucket.report(report_key)
+    assert report["message"].startswith(type(error).__name__) and len(report["message"]) <= 400, report["message"]
+    assert "Secretname" not in everything_kept(bucket, api, report, log_lines)

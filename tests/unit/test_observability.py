@@ -1,11 +1,15 @@
-"""The shared logger: each invocation's lines carry its own Lambda context, even when invocations share a process."""
+"""The shared logger: each invocation's lines carry its own Lambda context, even when invocations share a process;
+every line within its bound; and what a line says of an exception (no value its message quotes, and short)."""
 
 import io
 import json
 import threading
 
+import pymysql
+import pytest
+
 from devstack.functions import LambdaContext
-from people_api.observability import MAX_LOG_LINE_CHARS, logger
+from people_api.observability import MAX_ERROR_CHARS, MAX_LOG_LINE_CHARS, error_fields, error_text, logger
 
 
 def test_concurrent_invocations_in_one_process_each_log_their_own_context():
@@ -74,3 +78,51 @@ def test_lines_within_the_bound_are_left_as_they_are():
     (line,) = _lines_of(lambda: logger.info("short", detail="x" * 5000))
 
     assert json.loads(line)["detail"] == "x" * 5000 and "cut_from_chars" not in line
+
+
+# What a log line, a record or a report says of an exception: no value its message quotes, and short.
+
+
+@pytest.mark.parametrize(
+    ("error", "text"),
+    [
+        (
+            pymysql.err.IntegrityError(1062, "Duplicate entry 'O'Neil' for key 'people_github'"),
+            "IntegrityError: (1062) Duplicate entry '…'",
+        ),
+        (
+            pymysql.err.OperationalError(2003, "Can't connect to MySQL server on 'db.internal' ([Errno 111] refused)"),
+            "OperationalError: (2003) Can't connect to MySQL server on '…' ([Errno 111] refused)",
+        ),
+        (
+            ValueError('invalid literal for int() with base 10: "O\'Neil"'),
+            'ValueError: invalid literal for int() with base 10: "…"',
+        ),
+        (KeyError("Secretname"), "KeyError: '…'"),
+        (ConnectionResetError("connection reset by peer"), "ConnectionResetError: connection reset by peer"),
+        (MemoryError(), "MemoryError"),
+    ],
+)
+def test_an_errors_text_leaves_out_what_its_message_quotes(error, text):
+    assert error_text(error) == text
+
+
+def test_an_errors_text_is_cut():
+    assert len(error_text(RuntimeError("x" * 10_000))) == MAX_ERROR_CHARS
+
+
+def test_an_errors_log_fields_name_frames_and_cause_without_values():
+    def fail():
+        try:
+            int("Secretname")
+        except ValueError as error:
+            raise RuntimeError("while reading 'Othername'") from error
+
+    with pytest.raises(RuntimeError) as raised:
+        fail()
+    fields = error_fields(raised.value)
+
+    assert fields["exception_name"] == "RuntimeError"
+    assert "in fail" in fields["exception"] and "RuntimeError: while reading '…'" in fields["exception"]
+    assert "caused by ValueError: invalid literal for int() with base 10: '…'" in fields["exception"]
+    assert "Secretname" not in fields["exception"] and "Othername" not in fields["exception"]

@@ -17,7 +17,7 @@ from people_api.config import database_settings
 from people_api.imports import store
 from people_api.imports.csv_reader import Tally
 from people_api.imports.record import RowCounts
-from people_api.observability import logger
+from people_api.observability import error_fields, logger
 
 PROGRESS_EVERY_SECONDS = 1.0
 
@@ -55,9 +55,9 @@ class Progress:
                 if self._conn is None:
                     self._conn = db.connect(database_settings())
                 store.record_progress(self._conn, self.import_id, self.rows(), self.tally.bytes_read)
-            except pymysql.Error:
+            except pymysql.Error as error:
                 # Progress is a courtesy: the import goes on, and the next tick tries a new connection.
-                logger.warning("could not record the import's progress", exc_info=True)
+                logger.warning("could not record the import's progress", extra=error_fields(error))
                 self._close()
         self._close()
 

@@ -30,7 +30,7 @@ from people_api.config import Settings
 from people_api.imports import loader, progress, store
 from people_api.imports.csv_reader import FileRejected, Tally, read_people
 from people_api.imports.record import FAILED, FINISHED, REJECTED, SUCCEEDED, ImportRecord, ObjectRef, RowCounts
-from people_api.observability import logger, metrics
+from people_api.observability import error_fields, error_text, logger, metrics
 from people_api.people.person import utc_today
 
 REPORTS_PREFIX = "reports/"
@@ -39,6 +39,7 @@ DEADLINE_MARGIN_SECONDS = 20
 ALREADY_IMPORTED = "already_imported"
 _OBJECT_GONE = {"NoSuchKey", "NoSuchVersion", "PreconditionFailed", "404", "412"}
 _MAX_S3_KEY_BYTES = 1024
+_MAX_EVENT_NAME_CHARS = 100
 
 
 class ImportFailed(Exception):
@@ -61,13 +62,15 @@ def objects_of(event: dict[str, Any]) -> list[ObjectRef]:
     """The created objects an S3 event names (keys URL-decoded), leaving out the import's own reports."""
     objects = []
     if "Records" not in event:  # S3's s3:TestEvent, sent when a notification is configured
-        logger.info("ignored an event without records", extra={"event": event.get("Event")})
+        logger.info(
+            "ignored an event without records", extra={"event": str(event.get("Event", ""))[:_MAX_EVENT_NAME_CHARS]}
+        )
         return objects
     for record in S3Event(event).records:
         s3_object = record.s3.get_object
         key = unquote_plus(s3_object.key)
         if not record.event_name.startswith("ObjectCreated:") or key.startswith(REPORTS_PREFIX):
-            logger.info("ignored", extra={"event_name": record.event_name, "key": key})
+            logger.info("ignored", extra={"event_name": record.event_name[:_MAX_EVENT_NAME_CHARS], "key": key})
             continue
         objects.append(ObjectRef(record.s3.bucket.name, key, s3_object.etag, s3_object.version_id, s3_object.size))
     return objects
@@ -82,7 +85,7 @@ def handle_event(
         try:
             reports.append(import_object(conn, s3, obj, settings, time.monotonic() + remaining_seconds()))
         except Exception as error:
-            logger.exception("import failed", extra={"bucket": obj.bucket, "key": obj.key})
+            logger.error("import failed", extra={"bucket": obj.bucket, "key": obj.key, **error_fields(error)})
             failures.append(error)
     if failures:
         raise ImportFailed(f"{len(failures)} of the event's objects failed; see their reports") from failures[0]
@@ -127,7 +130,7 @@ def _run(conn, s3, record: ImportRecord, settings: Settings, deadline: float) ->
         ended = _ended(record, REJECTED, str(rejected), tally)
         store.finish(conn, ended)
     except Exception as error:
-        ended = _ended(record, FAILED, f"{type(error).__name__}: {error}", tally)
+        ended = _ended(record, FAILED, error_text(error), tally)
         _record_failure(conn, s3, ended, started_at, clock)
         raise
     report = _report(ended, started_at, clock, loaded.method if loaded else None)
@@ -166,7 +169,12 @@ def _open(s3, obj: ObjectRef):
 
 
 def _ended(record: ImportRecord, status: str, message: str | None, tally: Tally, loaded=None) -> ImportRecord:
-    """The record as the import ends: `loaded` only when the people were stored."""
+    """The record as the import ends: `loaded` only when the people were stored.
+
+    Its message, the same in the record, the report and the log, is cut to the record's column.
+    """
+    if message is not None and len(message) > store.MAX_MESSAGE_CHARS:
+        message = message[: store.MAX_MESSAGE_CHARS - 1] + "…"
     return replace(
         record,
         status=status,
@@ -189,12 +197,12 @@ def _record_failure(conn, s3, ended: ImportRecord, started_at: datetime, clock: 
     _time(ended, time.monotonic() - clock)
     try:
         store.finish(conn, ended)
-    except Exception:
-        logger.exception("could not record the failure", extra={"import_id": ended.id})
+    except Exception as error:
+        logger.error("could not record the failure", extra={"import_id": ended.id, **error_fields(error)})
     try:
         _put_report(s3, ended.object.bucket, ended.report_key, _report(ended, started_at, clock, None))
-    except Exception:
-        logger.exception("could not write the failure report", extra={"import_id": ended.id})
+    except Exception as error:
+        logger.error("could not write the failure report", extra={"import_id": ended.id, **error_fields(error)})
 
 
 def _already_imported(s3, obj: ObjectRef, previous: ImportRecord) -> dict[str, Any]:

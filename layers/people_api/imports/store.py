@@ -16,7 +16,7 @@ import pymysql
 from people_api import db
 from people_api.imports.record import PENDING, RUNNING, ImportRecord, ObjectRef, RowCounts
 
-MAX_MESSAGE_CHARS = 1000
+MAX_MESSAGE_CHARS = 1000  # the message column's size: callers cut to it
 _RECORD_COLUMNS = (
     "id, bucket, object_key, etag, version_id, size_bytes, status, message, rows_read, rows_inserted,"
     " rows_duplicate, rows_rejected, row_errors, attempts, report_key, bytes_read, progress_at,"
@@ -62,7 +62,6 @@ def start(conn: pymysql.Connection, import_id: int) -> ImportRecord:
 def finish(conn: pymysql.Connection, ended: ImportRecord) -> None:
     """Record how the import ended: its status, message, rows, errors and report (inside the load's transaction
     when it succeeded)."""
-    message = ended.message[:MAX_MESSAGE_CHARS] if ended.message else None
     rows = ended.rows
     with conn.cursor() as cur:
         cur.execute(
@@ -71,7 +70,7 @@ def finish(conn: pymysql.Connection, ended: ImportRecord) -> None:
             " progress_at = UTC_TIMESTAMP(3), finished_at = UTC_TIMESTAMP(3) WHERE id = %s",
             (
                 ended.status,
-                message,
+                ended.message,
                 rows.read,
                 rows.inserted,
                 rows.duplicate,
