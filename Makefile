@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTHON_RUNTIME := python$(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 export SAM_CLI_TELEMETRY := 0
+# The repository and the layer on the import path of every target (pytest reads pyproject.toml's pythonpath instead).
+export PYTHONPATH := $(CURDIR):$(CURDIR)/layers
 
 CHECKOV_VENV := .venv-checkov
 
@@ -29,10 +31,10 @@ dev: $(VENV)/.installed  ## the whole stack on this machine: API, S3 bucket with
 	$(BIN)/python -m devstack
 
 token: $(VENV)/.installed  ## one access token for the stack `make dev` runs (same S3_PORT), allowed everything
-	@PYTHONPATH=layers $(BIN)/python -m devstack.issuer
+	@$(BIN)/python -m devstack.issuer
 
 put: $(VENV)/.installed  ## upload FILE=path.csv into the running `make dev` bucket and wait for its import
-	@PYTHONPATH=layers $(BIN)/python -m devstack.put $(FILE)
+	@$(BIN)/python -m devstack.put $(FILE)
 
 test: $(VENV)/.installed  ## every test, against the local MariaDB/MySQL (a throwaway database)
 	$(BIN)/pytest
@@ -51,12 +53,13 @@ build: $(VENV)/.installed  ## sam build with this machine's Python (deploys buil
 check: lint test build  ## what CI runs: lint, test and build
 
 migrate: $(VENV)/.installed  ## apply the schema migrations to DB_NAME (default: people), creating it if missing
-	PYTHONPATH=layers $(BIN)/python -m people_api.migrations --create-database
+	$(BIN)/python -m people_api.migrations --create-database
 
 bench: $(VENV)/.installed  ## every benchmark, about 5 minutes (figures: README, Speed)
 	$(BIN)/python bench/import_benchmark.py
 	$(BIN)/python bench/age_paging.py
 	$(BIN)/python bench/cold_start.py
+	$(BIN)/python bench/concurrent_requests.py
 
 deploy: $(VENV)/.installed  ## build for python3.13/arm64 (needs python3.13 or Docker) and deploy
 	$(BIN)/sam build

@@ -10,61 +10,25 @@ import sys
 import threading
 import time
 from contextlib import ExitStack
-from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING
 
 from devstack import logs
+from devstack.settings import REGION, ROOT, TEMPLATE, Settings
 
-if TYPE_CHECKING:
-    from devstack.functions import LambdaFunction
-
-ROOT = Path(__file__).resolve().parent.parent
-TEMPLATE = ROOT / "template.yaml"
 SEED_CSV = ROOT / "people.csv"
 SEED_TIMEOUT_SECONDS = 60
-REGION = "us-east-1"
-
-
-@dataclass(frozen=True)
-class Settings:
-    """What the environment tells `make dev`, besides DB_* (people_api.config reads those)."""
-
-    host: str
-    api_port: int
-    s3_port: int
-    bucket: str
-    seed: bool
-    reads_authorizer: str  # the template's PeopleReadsAuthorizer: "BearerToken" makes the reads need a token
-    cors_allowed_origins: str  # the template's CorsAllowedOrigins: browser origins that may call the API
-    function_concurrency: int | None  # execution environments per function (docs/dev.md); None: the default
-
-    @classmethod
-    def from_environ(cls) -> Settings:
-        return cls(
-            host="127.0.0.1",
-            api_port=int(os.environ.get("API_PORT", 3000)),
-            s3_port=int(os.environ.get("S3_PORT", 4566)),
-            bucket=os.environ.get("BUCKET", "people-import"),
-            seed=os.environ.get("SEED", "1") != "0",
-            reads_authorizer=os.environ.get("PEOPLE_READS_AUTHORIZER", ""),
-            cors_allowed_origins=os.environ.get("CORS_ALLOWED_ORIGINS", ""),
-            function_concurrency=int(os.environ.get("FUNCTION_CONCURRENCY") or 0) or None,
-        )
 
 
 def _prepare_environment(settings: Settings) -> None:
-    """The process environment handlers (and devstack's own boto3) see; set before anything imports boto3."""
-    sys.path.insert(0, str(ROOT / "layers"))  # the layer, as Lambda puts it on the path (/opt/python)
-    s3_url = f"http://{settings.host}:{settings.s3_port}"
+    """The process environment of devstack's own boto3 and of every execution environment (each adds its
+    function's template variables under it); set before anything imports boto3."""
     os.environ.update(
         # Fake credentials, and every AWS call to the local moto server: nothing here reaches AWS.
         AWS_ACCESS_KEY_ID="devstack",
         AWS_SECRET_ACCESS_KEY="devstack",
         AWS_DEFAULT_REGION=REGION,
         AWS_REGION=REGION,
-        AWS_ENDPOINT_URL=s3_url,
-        AWS_ENDPOINT_URL_S3=s3_url,
+        AWS_ENDPOINT_URL=settings.s3_url,
+        AWS_ENDPOINT_URL_S3=settings.s3_url,
         DB_SECRET_ARN="",  # a local stack has no secret: DB_* (or their defaults) say everything
         APP_DB_SECRET_ARN="",  # nor the API's own database user: everything signs in as DB_USER
     )
@@ -74,19 +38,6 @@ def _prepare_environment(settings: Settings) -> None:
     os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
     # Page cursors are signed with a key of this run's (template.yaml: a generated secret in AWS).
     os.environ.setdefault("CURSOR_KEY", secrets.token_urlsafe(32))
-
-
-def _apply_function_environment(functions: dict[str, LambdaFunction]) -> None:
-    """The template's function variables, under what the shell already sets (as `sam local` does).
-
-    One process has one environment: where functions disagree, the longest-running one's value
-    wins (the import's long DB timeouts), which the short API calls do not mind.
-    """
-    merged: dict[str, str] = {}
-    for function in sorted(functions.values(), key=lambda f: f.timeout_seconds):
-        merged.update(function.environment)
-    for name, value in merged.items():
-        os.environ.setdefault(name, value)
 
 
 def _port_is_free(host: str, port: int) -> bool:
@@ -111,7 +62,7 @@ def main() -> int:
     from devstack import issuer, mysql
     from devstack.api import ApiServer, api_gateway
     from devstack.bucket import ImportBucket
-    from devstack.functions import InProcessRunner, template_functions
+    from devstack.functions import LambdaRunner, template_functions
     from devstack.schedule import Schedules
     from people_api.config import database_settings
 
@@ -142,11 +93,10 @@ def main() -> int:
         ("DB_NAME", database.database),
     ):
         os.environ[name] = value
-    _apply_function_environment(functions)
 
     for function in functions.values():
         function.concurrency = settings.function_concurrency or function.concurrency
-    runner = InProcessRunner(functions, REGION)
+    runner = LambdaRunner(functions, REGION)
     bucket = ImportBucket(runner, settings.host, settings.s3_port, settings.bucket, REGION)
     api = ApiServer(api_gateway(stacks, runner), settings.host, settings.api_port)
     with ExitStack() as running:
@@ -154,10 +104,9 @@ def main() -> int:
         if started_mysql:
             running.callback(mysql.stop_compose_mysql)
         running.callback(runner.stop)
-        runner.load_all()
         bucket.start()
         running.callback(bucket.stop)
-        # Before the first request: the authorizer reads AUTH_* when it first checks a token.
+        # Before the first request: a function's environments take devstack's environment on its first call.
         os.environ.update(issuer.create(bucket.url, REGION).environment)
         api.start()
         running.callback(api.stop)
@@ -183,8 +132,7 @@ _READS_NEED_A_TOKEN = "; the people reads need a token too"
 
 
 def _banner(settings: Settings, database, seconds: float) -> None:
-    api_url = f"http://{settings.host}:{settings.api_port}"
-    s3_url = f"http://{settings.host}:{settings.s3_port}"
+    api_url, s3_url = settings.api_url, settings.s3_url
     reads = _READS_NEED_A_TOKEN if settings.reads_authorizer else ""
     for line in (
         f"ready in {seconds:.1f} s (Ctrl-C stops everything)",

@@ -18,8 +18,11 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from devstack import logs
-from devstack.functions import AuthorizerFailed, InProcessRunner
+from devstack.functions import AuthorizerFailed, LambdaRunner
 from devstack.gateway_answers import mapped_headers, preflights, template_value
+
+# Where the gateway leaves the matched route's template path for the access log (API Gateway's $context.resourcePath).
+RESOURCE_PATH = "devstack.resource_path"
 
 
 def template_routes(stacks: list[Stack]) -> list[Route]:
@@ -70,7 +73,7 @@ class _Gateway(LocalApigwService):
             raise GatewayResponse(kind) from None
 
 
-def api_gateway(stacks: list[Stack], runner: InProcessRunner) -> LocalApigwService:
+def api_gateway(stacks: list[Stack], runner: LambdaRunner) -> LocalApigwService:
     """SAM CLI's API Gateway emulation for the template, with `runner` in place of its containers."""
     service = _Gateway(api=ApiProvider(stacks).api, lambda_runner=runner)
     service.create()
@@ -97,7 +100,10 @@ def api_gateway(stacks: list[Stack], runner: InProcessRunner) -> LocalApigwServi
 
         OPTIONS is the template's CORS preflight where it has one (gateway_answers.py).
         """
-        if request.method == "OPTIONS" and (preflight := preflight_of.get(_route_path(app))) is not None:
+        resource = _route_path(app)
+        if resource is not None:
+            request.environ[RESOURCE_PATH] = resource  # the template's path, for the access log
+        if request.method == "OPTIONS" and (preflight := preflight_of.get(resource)) is not None:
             status, headers = preflight.answer(request.headers)
             return Response(status=status, headers=headers, mimetype="application/json")
         if request.url_rule is not None and service._route_key(request.method, request.endpoint) not in routes:
@@ -167,8 +173,12 @@ def gateway_responses(stacks: list[Stack]) -> dict[str, tuple[int, dict[str, str
 
 
 class _AccessLog(WSGIRequestHandler):
+    """One line per request with the route's template path, as API Gateway's access log has `$context.resourcePath`:
+    the values in a path (a last name) stay out of the terminal. A request that matched no route shows none."""
+
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        logs.say(f"{self.command} {self.path} -> {code}", source="api")
+        resource = getattr(self, "environ", {}).get(RESOURCE_PATH, "(no route)")
+        logs.say(f"{self.command} {resource} -> {code}", source="api")
 
 
 class ApiServer:

@@ -11,13 +11,13 @@ import json
 import threading
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote_plus
 
-import boto3
 from moto.server import ThreadedMotoServer
 
 from devstack import logs, progress
-from devstack.functions import InProcessRunner, LambdaFunction
+from devstack.functions import LambdaFunction, LambdaRunner
+from devstack.settings import aws_client
+from people_api.imports.s3_import import created_objects
 
 POLL_SECONDS = 1  # SQS long-poll wait: also how long stopping waits for the poller
 
@@ -42,7 +42,7 @@ def _queue_configuration(queue_arn: str, trigger: dict[str, Any]) -> dict[str, A
 
 
 class ImportBucket:
-    def __init__(self, runner: InProcessRunner, host: str, port: int, bucket: str, region: str):
+    def __init__(self, runner: LambdaRunner, host: str, port: int, bucket: str, region: str):
         self.runner = runner
         self.bucket = bucket
         self.url = f"http://{host}:{port}"
@@ -55,14 +55,7 @@ class ImportBucket:
         self._handled_changed = threading.Condition()
 
     def client(self, service: str):
-        # moto takes any credentials
-        return boto3.client(
-            service,
-            endpoint_url=self.url,
-            region_name=self._region,
-            aws_access_key_id="devstack",
-            aws_secret_access_key="devstack",
-        )
+        return aws_client(service, self.url, self._region)
 
     def start(self) -> None:
         self._server.start()
@@ -107,14 +100,15 @@ class ImportBucket:
                 self._sqs.delete_message(QueueUrl=self._queue_url, ReceiptHandle=message["ReceiptHandle"])
 
     def _handle(self, event: dict[str, Any]) -> None:
-        if "Records" not in event:
-            return  # S3's s3:TestEvent, sent when the notification is configured
+        objects = created_objects(event)  # none in S3's s3:TestEvent, sent when the notification is configured
+        if not objects:
+            return
         # Keys in S3 events are URL-encoded (spaces as +); the event goes to the function as it is.
-        keys = [unquote_plus(record["s3"]["object"]["key"]) for record in event["Records"]]
+        keys = [obj.key for obj in objects]
         for key in keys:
             logs.say(f"s3://{self.bucket}/{key} created -> {self.function_name}", source="s3")
         try:
-            with progress.watching(progress.objects_in(event), self.function_name):
+            with progress.watching(objects, self.function_name):
                 result = self.runner.call(self.function_name, event)
             logs.say(f"{self.function_name} returned {_shortened(json.dumps(result))}", source="s3")
         except Exception:

@@ -1,24 +1,35 @@
-"""The template's functions, run in this process: loaded from their code, invoked like Lambda would.
+"""The template's functions, each execution environment a process of its own, run by Lambda's own runtime pieces.
 
-`InProcessRunner` is the lambda runner that SAM CLI's `LocalApigwService` calls (`invoke` and
-`is_debugging`, as its `LocalLambdaRunner` offers, minus the container); the S3 poller uses `call`.
+An execution environment is AWS's runtime interface emulator (`aws-lambda-rie`, the build SAM CLI
+ships and puts in its containers) serving the Runtime API to AWS's runtime interface client for
+Python (`awslambdaric`), which imports the handler in its own interpreter and runs one invocation
+at a time, as in Lambda: module globals, Powertools' state, connections and caches belong to one
+environment. The emulator enforces the function's timeout and the 6 MB response, and starts a
+fresh runtime after a timeout or a crash (docs/dev.md, How close to AWS it is).
+
+`LambdaRunner` is the lambda runner SAM CLI's `LocalApigwService` calls (`invoke` and
+`is_debugging`, as its `LocalLambdaRunner` offers, minus the container); the S3 poller and the
+schedules use `call`.
 """
 
 from __future__ import annotations
 
-import importlib.util
+import http.client
 import json
+import os
+import socket
+import subprocess
 import sys
 import threading
 import time
-import traceback
-import uuid
-from collections.abc import Callable
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from concurrent.futures import TimeoutError as StillRunning
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
+import samcli
 from samcli.lib.providers.provider import Stack
 from samcli.lib.providers.sam_function_provider import SamFunctionProvider
 from samcli.lib.providers.sam_stack_provider import SamLocalStackProvider
@@ -26,44 +37,62 @@ from samcli.lib.utils.stream_writer import StreamWriter
 from samcli.local.lambdafn.exceptions import FunctionNotFound
 
 from devstack import logs
+from devstack.settings import LAYER_DIR
 
-ACCOUNT_ID = "123456789012"
-T = TypeVar("T")
+DEFAULT_CONCURRENCY = 32  # execution environments per function (FUNCTION_CONCURRENCY; docs/dev.md)
+EMULATOR = Path(samcli.__file__).parent / "local" / "rapid" / "aws-lambda-rie-x86_64"
+INVOCATIONS_PATH = "/2015-03-31/functions/function/invocations"
+EMULATOR_START_SECONDS = 10
 
-# What API Gateway answers when the function behind a proxy integration fails.
-API_GATEWAY_FUNCTION_ERROR = {
-    "statusCode": 502,
-    "headers": {"Content-Type": "application/json"},
-    "body": json.dumps({"message": "Internal server error"}),
-}
+# Lambda's synchronous invocation payload limits (docs/dev.md: 6 MB each way). The emulator fails a larger
+# response itself (Function.ResponseSizeTooLarge); a larger request it cuts short, so it is refused here.
+MAX_REQUEST_BYTES = 6_291_456
+# API Gateway waits this long for its integration (docs/dev.md), then answers 504.
+INTEGRATION_TIMEOUT_SECONDS = 29.0
 
+
+def _proxy_answer(status: int, message: str) -> dict[str, Any]:
+    return {
+        "statusCode": status,
+        "headers": {"Content-Type": "application/json"},
+        "body": json.dumps({"message": message}),
+    }
+
+
+# What API Gateway answers a proxy call when the function fails, when Lambda refuses the request's size,
+# and when the function outlasts the integration timeout (docs/dev.md, How close to AWS it is).
+API_GATEWAY_FUNCTION_ERROR = _proxy_answer(502, "Internal server error")
+API_GATEWAY_REQUEST_TOO_LONG = _proxy_answer(413, "Request Too Long")
+API_GATEWAY_TIMEOUT = _proxy_answer(504, "Endpoint request timed out")
 
 # The error message an authorizer refuses a request with; API Gateway answers 401 (docs/auth.md).
 AUTHORIZER_REFUSAL = "Unauthorized"
 
 
+class FunctionFailed(Exception):
+    """An invocation failed: its handler raised, it timed out, or its runtime failed; as Lambda names it."""
+
+    def __init__(self, error_type: str, message: str):
+        super().__init__(f"{error_type}: {message}")
+        self.error_type = error_type
+        self.message = message
+
+
+class RequestTooLarge(Exception):
+    """The event is over Lambda's synchronous payload limit: Lambda refuses it without running the function."""
+
+
 class AuthorizerFailed(Exception):
-    """A Lambda authorizer raised; the message is its error message (API Gateway reads it: docs/auth.md)."""
+    """A Lambda authorizer failed; the message is its error message (API Gateway reads it: docs/auth.md)."""
 
     @property
     def refused(self) -> bool:
         return str(self) == AUTHORIZER_REFUSAL
 
 
-DEFAULT_CONCURRENCY = 32  # execution environments per function (FUNCTION_CONCURRENCY; docs/dev.md)
-_loading = threading.Lock()
-
-
 @dataclass
 class LambdaFunction:
-    """One function of the template, run as Lambda runs it: each execution environment serves one
-    invocation at a time, and concurrent invocations get environments of their own, up to
-    `concurrency` (further ones wait for a free environment).
-
-    An environment is a worker thread with its own copy of the function's module (its own resolver,
-    loaded on the environment's first invocation: a cold start) and, the layer's connection being
-    per thread, its own database connection, kept warm between invocations.
-    """
+    """One function of the template: its code, handler, limits and environment, as the template says."""
 
     name: str
     code_dir: Path
@@ -73,75 +102,10 @@ class LambdaFunction:
     environment: dict[str, str]
     events: dict[str, Any]
     concurrency: int = DEFAULT_CONCURRENCY
-    _environments: ThreadPoolExecutor | None = None
-    _loaded: threading.local = field(default_factory=threading.local)
-    _copies: int = 0
-    _handler: Callable[[Any, Any], Any] | None = None  # one handler for every environment (tests' stand-ins)
 
     @property
     def serves_api(self) -> bool:
         return any(event.get("Type") == "Api" for event in self.events.values())
-
-    def run(self, invocation: Callable[[], T]) -> T:
-        """`invocation()` in a free execution environment, started if none is free (up to `concurrency`)."""
-        with _loading:
-            if self._environments is None:
-                self._environments = ThreadPoolExecutor(self.concurrency, thread_name_prefix=self.name)
-        return self._environments.submit(invocation).result()
-
-    def handler(self) -> Callable[[Any, Any], Any]:
-        """This execution environment's handler, loaded on its first use; a failed load is tried again next time."""
-        handler = self._handler or getattr(self._loaded, "handler", None)
-        if handler is None:
-            module_file, attribute = self.handler_path.rsplit(".", 1)
-            with _loading:
-                # Every function's file is app.py: each copy is loaded under the function's own name.
-                self._copies += 1
-                name = self.name if self._copies == 1 else f"{self.name}#{self._copies}"
-            spec = importlib.util.spec_from_file_location(name, self.code_dir / f"{module_file}.py")
-            module = importlib.util.module_from_spec(spec)
-            sys.modules[name] = module
-            try:
-                spec.loader.exec_module(module)
-            except BaseException:
-                del sys.modules[name]
-                raise
-            handler = self._loaded.handler = getattr(module, attribute)
-        return handler
-
-    def shutdown(self) -> None:
-        if self._environments is not None:
-            self._environments.shutdown(wait=False, cancel_futures=True)
-
-
-@dataclass
-class LambdaContext:
-    """The fields of Lambda's context object that handlers and Powertools read."""
-
-    function_name: str
-    memory_mb: int = 128
-    timeout_seconds: int = 3
-    region: str = "us-east-1"
-    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    function_version: str = "$LATEST"
-    log_stream_name: str = "devstack"
-    _started: float = field(default_factory=time.monotonic)
-
-    @property
-    def memory_limit_in_mb(self) -> int:
-        return self.memory_mb
-
-    @property
-    def invoked_function_arn(self) -> str:
-        return f"arn:aws:lambda:{self.region}:{ACCOUNT_ID}:function:{self.function_name}"
-
-    @property
-    def log_group_name(self) -> str:
-        return f"/aws/lambda/{self.function_name}"
-
-    def get_remaining_time_in_millis(self) -> int:
-        elapsed = time.monotonic() - self._started
-        return max(0, int((self.timeout_seconds - elapsed) * 1000))
 
 
 def load_functions(template: Path) -> dict[str, LambdaFunction]:
@@ -167,12 +131,220 @@ def template_functions(stacks: list[Stack], template_dir: Path) -> dict[str, Lam
     }
 
 
-class InProcessRunner:
-    """Invokes the functions in this process, each under its own name in the terminal."""
+def environment_variables(function: LambdaFunction, base: Mapping[str, str], region: str) -> dict[str, str]:
+    """What the function's environment sees: the template's variables under `base` (the shell wins, as with
+    `sam local`), and what Lambda itself sets for the runtime, the layer's place on the path included."""
+    return (
+        function.environment
+        | dict(base)
+        | {
+            "PYTHONPATH": str(LAYER_DIR),  # Lambda's /opt/python
+            "LAMBDA_TASK_ROOT": str(function.code_dir),
+            "_HANDLER": function.handler_path,
+            "AWS_EXECUTION_ENV": f"AWS_Lambda_python{sys.version_info.major}.{sys.version_info.minor}",
+            "AWS_REGION": region,
+            "AWS_DEFAULT_REGION": region,
+            "AWS_LAMBDA_FUNCTION_NAME": function.name,
+            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(function.memory_mb),
+            "AWS_LAMBDA_FUNCTION_TIMEOUT": str(function.timeout_seconds),  # the emulator enforces it
+            "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{function.name}",
+        }
+    )
 
-    def __init__(self, functions: dict[str, LambdaFunction], region: str):
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port on `host` that nothing listened on when asked."""
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        return probe.getsockname()[1]
+
+
+class ExecutionEnvironment:
+    """One execution environment: the emulator's process, and the runtime it starts on the first invocation.
+
+    Serves one invocation at a time (its owner, `FunctionEnvironments`, sees to that). Its output goes
+    to the terminal, each line after the function's name, less the emulator's START/END/REPORT lines.
+    """
+
+    def __init__(self, function: LambdaFunction, environment: dict[str, str], host: str = "127.0.0.1"):
+        self.function = function
+        self._host, self._port = host, free_port(host)
+        self._process = subprocess.Popen(
+            [
+                str(EMULATOR),
+                "--log-level",
+                "fatal",
+                "--runtime-interface-emulator-address",
+                f"{host}:{self._port}",
+                "--runtime-api-address",
+                f"{host}:{free_port(host)}",
+                sys.executable,
+                "-m",
+                "awslambdaric",
+                function.handler_path,
+            ],
+            cwd=function.code_dir,
+            env=environment,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        self._output = threading.Thread(target=self._print_output, name=f"{function.name}-output", daemon=True)
+        self._output.start()
+        self._wait_until_listening()
+
+    @property
+    def running(self) -> bool:
+        return self._process.poll() is None
+
+    def invoke(self, payload: bytes) -> Any:
+        """The handler's result for this event (JSON), or FunctionFailed as Lambda reports it."""
+        connection = http.client.HTTPConnection(self._host, self._port, timeout=self.function.timeout_seconds + 30)
+        try:
+            connection.request("POST", INVOCATIONS_PATH, body=payload, headers={"Content-Type": "application/json"})
+            response = connection.getresponse()
+            status, body = response.status, response.read()
+        except OSError as error:  # the environment was stopped under the invocation
+            raise FunctionFailed("Runtime.Unavailable", f"the execution environment is gone: {error}") from error
+        finally:
+            connection.close()
+        if status == 200 and body.startswith(b"Task timed out after"):
+            self._say(body.decode())
+            raise FunctionFailed("Sandbox.Timedout", body.decode())
+        try:
+            result = json.loads(body)
+        except ValueError:
+            result = None
+        if status == 200 and not _is_error(result):
+            return result
+        error_type, message = (result["errorType"], result["errorMessage"]) if _is_error(result) else ("", body)
+        if status != 200:  # the runtime itself failed (a crash, a response over 6 MB): say so, no trace shows it
+            self._say(f"{error_type}: {message}")
+        raise FunctionFailed(error_type, str(message))
+
+    def stop(self) -> None:
+        """End the emulator (it ends its runtime) and wait for both."""
+        if self.running:
+            self._process.terminate()
+            try:
+                self._process.wait(5)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+        self._output.join()
+
+    def _wait_until_listening(self) -> None:
+        deadline = time.monotonic() + EMULATOR_START_SECONDS
+        while True:
+            with socket.socket() as probe:
+                if probe.connect_ex((self._host, self._port)) == 0:
+                    return
+            if not self.running or time.monotonic() > deadline:
+                self.stop()
+                raise FunctionFailed("Runtime.Unavailable", f"the emulator did not listen on port {self._port}")
+            time.sleep(0.01)
+
+    def _print_output(self) -> None:
+        for raw in self._process.stdout:
+            # awslambdaric writes a trace as one record, its lines separated by carriage returns.
+            for line in raw.decode("utf-8", errors="replace").rstrip("\n").split("\r"):
+                if not line.startswith(("START RequestId:", "END RequestId:", "REPORT RequestId:")):
+                    self._say(line)
+
+    def _say(self, line: str) -> None:
+        logs.say(line, source=self.function.name)
+
+
+def _is_error(result: Any) -> bool:
+    """The shape of a failed invocation's answer (errorType, errorMessage), as SAM CLI reads it too."""
+    return isinstance(result, dict) and {"errorType", "errorMessage"} <= result.keys() and "statusCode" not in result
+
+
+class FunctionEnvironments:
+    """A function's execution environments: started on demand up to `concurrency`, reused warm, one
+    invocation each at a time; further invocations wait for a free one (as Lambda throttles past a
+    function's reserved concurrency)."""
+
+    def __init__(self, function: LambdaFunction, environment: dict[str, str]):
+        self.function = function
+        self.environment = environment
+        self._idle: list[ExecutionEnvironment] = []
+        self._all: set[ExecutionEnvironment] = set()
+        self._starting = 0
+        self._changed = threading.Condition()
+        self._stopped = False
+
+    def invoke(self, payload: bytes) -> Any:
+        environment = self._acquire()
+        try:
+            return environment.invoke(payload)
+        finally:
+            self._release(environment)
+
+    def stop(self) -> None:
+        with self._changed:
+            self._stopped = True
+            environments = list(self._all)
+            self._changed.notify_all()
+        for environment in environments:
+            environment.stop()
+
+    def _acquire(self) -> ExecutionEnvironment:
+        with self._changed:
+            while True:
+                if self._stopped:
+                    raise FunctionFailed("Runtime.Unavailable", "the stack is stopping")
+                if self._idle:
+                    return self._idle.pop()  # the one used last: warm, as Lambda prefers
+                if len(self._all) + self._starting < self.function.concurrency:
+                    self._starting += 1
+                    break
+                self._changed.wait()
+        environment = None
+        try:
+            environment = ExecutionEnvironment(self.function, self.environment)
+            return environment
+        finally:
+            with self._changed:
+                self._starting -= 1
+                if environment is not None:
+                    self._all.add(environment)
+                self._changed.notify()
+
+    def _release(self, environment: ExecutionEnvironment) -> None:
+        with self._changed:
+            if environment.running and not self._stopped:
+                self._idle.append(environment)
+                self._changed.notify()
+                return
+            self._all.discard(environment)
+            self._changed.notify()
+        environment.stop()
+
+
+class LambdaRunner:
+    """Invokes the template's functions in execution environments of their own, started on demand.
+
+    `environment` is what every environment inherits (read when one starts: devstack's own
+    process environment, or a test's), under which each gets its function's template variables.
+    """
+
+    def __init__(
+        self,
+        functions: dict[str, LambdaFunction],
+        region: str,
+        environment: Mapping[str, str] = os.environ,
+        integration_timeout_seconds: float = INTEGRATION_TIMEOUT_SECONDS,
+    ):
         self.functions = functions
         self.region = region
+        self.environment = environment
+        self.integration_timeout_seconds = integration_timeout_seconds
+        self._environments: dict[str, FunctionEnvironments] = {}
+        self._lock = threading.Lock()
+        # The gateway's side of each proxy call: it stops waiting at the integration timeout.
+        self._integrations = ThreadPoolExecutor(max_workers=256, thread_name_prefix="integration")
 
     def is_debugging(self) -> bool:
         return False
@@ -180,63 +352,58 @@ class InProcessRunner:
     def invoke(self, function_identifier: str, event: str, stdout: StreamWriter, stderr=None, **_container_options):
         """LocalApigwService's call: the event as JSON text in, the function's result as JSON on stdout.
 
-        A function error becomes API Gateway's 502, an authorizer's error AuthorizerFailed;
-        its trace is already on the terminal.
+        A failed function becomes API Gateway's 502 (504 past the integration timeout, 413 for a request
+        over Lambda's limit), an authorizer's failure AuthorizerFailed; the terminal shows why.
         """
         payload = json.loads(event)
+        authorizer = _is_authorizer_event(payload)
+        integration = self._integrations.submit(self.call, function_identifier, payload)
         try:
-            output = json.dumps(self.call(function_identifier, payload))
+            output = integration.result(timeout=self.integration_timeout_seconds)
         except FunctionNotFound:
             raise
-        except Exception as error:
-            if _is_authorizer_event(payload):
-                raise AuthorizerFailed(str(error)) from error
-            output = json.dumps(API_GATEWAY_FUNCTION_ERROR)
-        stdout.write_str(output)
+        except RequestTooLarge:
+            output = API_GATEWAY_REQUEST_TOO_LONG
+        except StillRunning:
+            if authorizer:
+                raise AuthorizerFailed("timed out") from None
+            output = API_GATEWAY_TIMEOUT  # the function runs on in its environment, to its own timeout
+        except FunctionFailed as failure:
+            if authorizer:
+                raise AuthorizerFailed(failure.message) from failure
+            output = API_GATEWAY_FUNCTION_ERROR
+        stdout.write_str(json.dumps(output))
 
     def call(self, name: str, event: Any) -> Any:
-        """The handler's result, or its exception once its trace is printed (an authorizer's refusal: no trace)."""
+        """The function's result for `event`, in a free execution environment of its own (started if none is).
+
+        Raises FunctionFailed when the invocation fails (the handler's trace is on the terminal already).
+        """
+        payload = json.dumps(event).encode()
+        if len(payload) > MAX_REQUEST_BYTES:
+            logs.say(f"event of {len(payload):,} bytes refused: over Lambda's {MAX_REQUEST_BYTES:,}", source=name)
+            raise RequestTooLarge(len(payload))
+        return self._environments_of(name).invoke(payload)
+
+    def stop(self) -> None:
+        """Stop every execution environment (an invocation still running fails)."""
+        with self._lock:
+            pools = list(self._environments.values())
+        for pool in pools:
+            pool.stop()
+        self._integrations.shutdown(wait=False, cancel_futures=True)
+
+    def _environments_of(self, name: str) -> FunctionEnvironments:
         function = self.functions.get(name)
         if function is None:
             raise FunctionNotFound(f"{name} is not a function of the template")
-
-        def invocation() -> Any:
-            with logs.running(name):
-                try:
-                    context = LambdaContext(function.name, function.memory_mb, function.timeout_seconds, self.region)
-                    return function.handler()(event, context)
-                except Exception as error:
-                    if not _is_refusal(event, error):
-                        traceback.print_exc()
-                    raise
-
-        return function.run(invocation)
-
-    def load_all(self) -> None:
-        """Load every handler now, so that a broken one shows at startup (it is tried again when invoked)."""
-        for name, function in self.functions.items():
-
-            def load(function: LambdaFunction = function, name: str = name) -> None:
-                with logs.running(name):
-                    try:
-                        function.handler()
-                    except Exception:
-                        print(f"cannot load {function.code_dir}/{function.handler_path}:", file=sys.stderr)
-                        traceback.print_exc()
-
-            function.run(load)
-
-    def stop(self) -> None:
-        """Stop every function's idle execution environments."""
-        for function in self.functions.values():
-            function.shutdown()
+        with self._lock:
+            if name not in self._environments:
+                variables = environment_variables(function, self.environment, self.region)
+                self._environments[name] = FunctionEnvironments(function, variables)
+            return self._environments[name]
 
 
 def _is_authorizer_event(event: Any) -> bool:
     """One of the events API Gateway sends to authorizers (TOKEN and REQUEST)."""
     return isinstance(event, dict) and "methodArn" in event
-
-
-def _is_refusal(event: Any, error: Exception) -> bool:
-    """An authorizer's `Unauthorized`: API Gateway's 401, an answer and not a fault; the authorizer logs its reason."""
-    return _is_authorizer_event(event) and str(error) == AUTHORIZER_REFUSAL

@@ -10,9 +10,9 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass
 
-import boto3
 from botocore.exceptions import ConnectionError as EndpointUnreachable
 
+from devstack.settings import REGION, Settings, aws_client
 from people_api.auth import access
 
 POOL_NAME = "people-api-dev"
@@ -42,20 +42,9 @@ class LocalIssuer:
         }
 
 
-def _cognito(endpoint: str, region: str):
-    # moto takes any credentials
-    return boto3.client(
-        "cognito-idp",
-        endpoint_url=endpoint,
-        region_name=region,
-        aws_access_key_id="devstack",
-        aws_secret_access_key="devstack",
-    )
-
-
 def create(endpoint: str, region: str) -> LocalIssuer:
     """A user pool with the permission groups, an app client, and a dev user in every group."""
-    cognito = _cognito(endpoint, region)
+    cognito = aws_client("cognito-idp", endpoint, region)
     pool_id = cognito.create_user_pool(PoolName=POOL_NAME)["UserPool"]["Id"]
     client_id = cognito.create_user_pool_client(
         UserPoolId=pool_id, ClientName=CLIENT_NAME, ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH"]
@@ -68,9 +57,9 @@ def create(endpoint: str, region: str) -> LocalIssuer:
     return LocalIssuer(pool_id, client_id, endpoint, region)
 
 
-def access_token(endpoint: str, region: str) -> str:
+def access_token(endpoint: str, region: str = REGION) -> str:
     """A fresh access token of the dev user (every permission), from the pool `make dev` created."""
-    cognito = _cognito(endpoint, region)
+    cognito = aws_client("cognito-idp", endpoint, region)
     try:
         pools = cognito.list_user_pools(MaxResults=60)["UserPools"]
     except EndpointUnreachable as error:
@@ -90,11 +79,8 @@ def access_token(endpoint: str, region: str) -> str:
 
 def main() -> int:
     """`make token`: print one access token for the stack `make dev` runs with the same settings."""
-    from devstack.__main__ import REGION, Settings
-
-    settings = Settings.from_environ()
     try:
-        print(access_token(f"http://{settings.host}:{settings.s3_port}", REGION))
+        print(access_token(Settings.from_environ().s3_url))
     except NoLocalIssuer as problem:
         print(problem, file=sys.stderr)
         return 1

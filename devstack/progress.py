@@ -12,7 +12,6 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from typing import Any
-from urllib.parse import unquote_plus
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TaskProgressColumn, TextColumn, TimeRemainingColumn
@@ -93,20 +92,6 @@ def summary(record: ImportRecord) -> str:
     if seconds:
         line += f" in {seconds:.1f} s ({round(rows.read / seconds):,} rows/s)"
     return line + (f": {record.message}" if record.message else "")
-
-
-def objects_in(event: dict[str, Any]) -> list[ObjectRef]:
-    """The objects an S3 event names, enough to find their import records (bucket, key, ETag)."""
-    return [
-        ObjectRef(
-            record["s3"]["bucket"]["name"],
-            unquote_plus(record["s3"]["object"]["key"]),
-            record["s3"]["object"].get("eTag", ""),
-            record["s3"]["object"].get("versionId"),
-            record["s3"]["object"].get("size", 0),
-        )
-        for record in event.get("Records", [])
-    ]
 
 
 @contextmanager

@@ -15,10 +15,8 @@ import time
 import urllib.request
 from pathlib import Path
 
-import boto3
-
 from devstack import issuer
-from devstack.__main__ import REGION, Settings
+from devstack.settings import Settings, aws_client
 
 START_TIMEOUT_SECONDS = 30
 POLL_SECONDS = 1
@@ -35,17 +33,11 @@ def main() -> int:
     args = parser.parse_args()
     settings = Settings.from_environ()
     key = args.key or args.file.name
-    s3 = boto3.client(
-        "s3",
-        endpoint_url=f"http://{settings.host}:{settings.s3_port}",
-        region_name="us-east-1",
-        aws_access_key_id="devstack",  # moto takes any credentials
-        aws_secret_access_key="devstack",
-    )
+    s3 = aws_client("s3", settings.s3_url)
     etag = s3.put_object(Bucket=settings.bucket, Key=key, Body=args.file.read_bytes())["ETag"].strip('"')
     print(f"upload: {args.file} to s3://{settings.bucket}/{key}", flush=True)
-    token = issuer.access_token(f"http://{settings.host}:{settings.s3_port}", REGION)  # GET /imports wants one
-    record = _wait_for_import(f"http://{settings.host}:{settings.api_port}", key, etag, token)
+    token = issuer.access_token(settings.s3_url)  # GET /imports wants one
+    record = _wait_for_import(settings.api_url, key, etag, token)
     if record is None:
         print(f"no import of {key} started within {START_TIMEOUT_SECONDS} s: is `make dev` running?", file=sys.stderr)
         return 1

@@ -13,13 +13,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from devstack import logs
-from devstack.functions import InProcessRunner
+from devstack.functions import LambdaRunner
+from devstack.settings import ACCOUNT_ID
 
-ACCOUNT = "123456789012"
 DAY_SECONDS = 24 * 60 * 60
 
 
-def scheduled_functions(runner: InProcessRunner) -> dict[str, str]:
+def scheduled_functions(runner: LambdaRunner) -> dict[str, str]:
     """Function name -> the name of its Schedule event, for every function that has one."""
     return {
         function.name: event_name
@@ -36,16 +36,16 @@ def scheduled_event(rule_name: str, region: str, now: datetime) -> dict[str, Any
         "id": str(uuid.uuid4()),
         "detail-type": "Scheduled Event",
         "source": "aws.events",
-        "account": ACCOUNT,
+        "account": ACCOUNT_ID,
         "time": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "region": region,
-        "resources": [f"arn:aws:events:{region}:{ACCOUNT}:rule/{rule_name}"],
+        "resources": [f"arn:aws:events:{region}:{ACCOUNT_ID}:rule/{rule_name}"],
         "detail": {},
     }
 
 
 class Schedules:
-    def __init__(self, runner: InProcessRunner, region: str, interval_seconds: float = DAY_SECONDS):
+    def __init__(self, runner: LambdaRunner, region: str, interval_seconds: float = DAY_SECONDS):
         self.runner = runner
         self.region = region
         self.interval_seconds = interval_seconds

@@ -11,20 +11,22 @@ os.environ.setdefault("CURSOR_KEY", "tests-only-key-that-signs-page-cursors-0123
 
 import csv  # noqa: E402
 import importlib  # noqa: E402
+import importlib.util  # noqa: E402
 import json  # noqa: E402
-import socket  # noqa: E402
 import threading  # noqa: E402
 import time  # noqa: E402
+import traceback  # noqa: E402
 import uuid  # noqa: E402
 from collections.abc import Callable, Iterable  # noqa: E402
-from dataclasses import dataclass  # noqa: E402
+from dataclasses import dataclass, field  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
 import pytest  # noqa: E402
 from cfnlint.decode import cfn_yaml  # noqa: E402
 
-from devstack.functions import LambdaContext  # noqa: E402
+from devstack.functions import FunctionFailed, LambdaFunction, LambdaRunner, load_functions  # noqa: E402
+from devstack.settings import ACCOUNT_ID  # noqa: E402
 from people_api import db, migrations  # noqa: E402
 from people_api.config import database_settings  # noqa: E402
 from people_api.people import store as people_store  # noqa: E402
@@ -90,15 +92,12 @@ def load_template(template: Path = ROOT / "template.yaml") -> dict[str, Any]:
     return cfn_yaml.load(str(template))
 
 
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on (nothing listened when asked)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def run_together(target: Callable[..., Any], arguments: Iterable[tuple]) -> None:
-    """Call `target` once per argument tuple, each in its own thread, all at once; wait for them all."""
+    """Call `target` once per argument tuple, each in its own thread, all at once; wait for them all.
+
+    Not for handlers: two handlers at once in one process share Powertools' state, which no Lambda
+    environment does; concurrent invocations go through `environments` (each its own process).
+    """
     threads = [threading.Thread(target=target, args=args) for args in arguments]
     for thread in threads:
         thread.start()
@@ -110,10 +109,112 @@ def load_event(name: str) -> dict[str, Any]:
     return json.loads((EVENTS / f"{name}.json").read_text())
 
 
+@dataclass
+class LambdaContext:
+    """The fields of Lambda's context object that handlers and Powertools read, for handlers called in-process."""
+
+    function_name: str
+    memory_mb: int = 128
+    timeout_seconds: int = 3
+    region: str = "us-east-1"
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    function_version: str = "$LATEST"
+    log_stream_name: str = "tests"
+    _started: float = field(default_factory=time.monotonic)
+
+    @property
+    def memory_limit_in_mb(self) -> int:
+        return self.memory_mb
+
+    @property
+    def invoked_function_arn(self) -> str:
+        return f"arn:aws:lambda:{self.region}:{ACCOUNT_ID}:function:{self.function_name}"
+
+    @property
+    def log_group_name(self) -> str:
+        return f"/aws/lambda/{self.function_name}"
+
+    def get_remaining_time_in_millis(self) -> int:
+        elapsed = time.monotonic() - self._started
+        return max(0, int((self.timeout_seconds - elapsed) * 1000))
+
+
 def invoke(function: str, event: dict[str, Any]) -> dict[str, Any]:
-    """Call functions/<function>/app.py's handler as Lambda would."""
+    """Call functions/<function>/app.py's handler as Lambda would, in this process: one call at a time."""
     module = importlib.import_module(f"functions.{function}.app")
     return module.lambda_handler(event, LambdaContext("people-api-test", memory_mb=512, timeout_seconds=900))
+
+
+class InProcessRunner(LambdaRunner):
+    """devstack's runner with each handler called in this process, for tests that invoke one at a time.
+
+    `handlers` stand in for the template's by function name; the others are loaded from their code.
+    A handler's exception is the invocation's failure, its trace on stderr, as the runtime prints it.
+    """
+
+    def __init__(self, functions: dict[str, LambdaFunction], handlers: dict[str, Callable] | None = None):
+        super().__init__(functions, "us-east-1")
+        self.handlers = dict(handlers or {})
+
+    def call(self, name: str, event: Any) -> Any:
+        function = self._function(name)
+        handler = self.handlers.get(name) or self._load(function)
+        try:
+            return handler(event, LambdaContext(name, function.memory_mb, function.timeout_seconds))
+        except Exception as error:
+            traceback.print_exc()
+            raise FunctionFailed(type(error).__name__, str(error)) from error
+
+    def _function(self, name: str) -> LambdaFunction:
+        from samcli.local.lambdafn.exceptions import FunctionNotFound
+
+        if name not in self.functions:
+            raise FunctionNotFound(f"{name} is not a function of the template")
+        return self.functions[name]
+
+    def _load(self, function: LambdaFunction) -> Callable:
+        module_file, attribute = function.handler_path.rsplit(".", 1)
+        spec = importlib.util.spec_from_file_location(function.name, function.code_dir / f"{module_file}.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        self.handlers[function.name] = getattr(module, attribute)
+        return self.handlers[function.name]
+
+
+@pytest.fixture(scope="session")
+def template_functions_by_folder() -> dict[str, LambdaFunction]:
+    """The template's functions by the folder of their code (functions/<folder>/), as `invoke` names them."""
+    return {function.code_dir.name: function for function in load_functions(ROOT / "template.yaml").values()}
+
+
+class Environments:
+    """The template's functions in execution environments of their own, as devstack runs them: for tests that
+    invoke handlers concurrently. Each environment is its own process (its own Powertools state, connection
+    and caches) and takes this process's environment (DB_NAME...) when its function is first called."""
+
+    def __init__(self, functions: dict[str, LambdaFunction]):
+        self._names = {folder: function.name for folder, function in functions.items()}
+        self._runner = LambdaRunner({function.name: function for function in functions.values()}, "us-east-1")
+
+    def invoke(self, folder: str, event: dict[str, Any]) -> Any:
+        """functions/<folder>/app.py's result for `event`, in a free environment (started if none is)."""
+        return self._runner.call(self._names[folder], event)
+
+    def warm(self, folder: str, count: int, event: dict[str, Any]) -> None:
+        """Start `count` environments of the function through `count` invocations of `event` at once (their cold
+        starts), so that the invocations a test then sends together run together, not one cold start after another."""
+        run_together(lambda: self.invoke(folder, event), [()] * count)
+
+    def stop(self) -> None:
+        self._runner.stop()
+
+
+@pytest.fixture
+def environments(template_functions_by_folder):
+    """Execution environments of the template's functions, each a process; stopped after the test."""
+    running = Environments(template_functions_by_folder)
+    yield running
+    running.stop()
 
 
 def rest_event(

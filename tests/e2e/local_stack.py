@@ -21,7 +21,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-from conftest import free_port
+from devstack.functions import free_port
 from people_api import db
 from people_api.config import database_settings
 
@@ -115,6 +115,7 @@ def running_stack(**environment: str) -> Iterator[Stack]:
         "API_PORT": str(free_port()),
         "S3_PORT": str(free_port()),
         "PYTHONUNBUFFERED": "1",
+        "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'layers'}",  # as the Makefile sets it for `make dev`
         **environment,
     }
     env.pop("DB_SECRET_ARN", None)

@@ -8,9 +8,9 @@ from urllib.parse import unquote_plus
 import pytest
 from samcli.lib.providers.sam_stack_provider import SamLocalStackProvider
 
-from conftest import free_port
+from conftest import InProcessRunner
 from devstack.bucket import ImportBucket, s3_trigger
-from devstack.functions import InProcessRunner, template_functions
+from devstack.functions import free_port, template_functions
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -24,10 +24,8 @@ def bucket(unused_port):
     functions = template_functions(stacks, ROOT)
     function_name, _ = s3_trigger(functions)
     events = []
-    functions[function_name]._handler = lambda event, context: events.append(event) or {"imported": True}
-    bucket = ImportBucket(
-        InProcessRunner(functions, "us-east-1"), "127.0.0.1", unused_port, "people-import", "us-east-1"
-    )
+    recorder = {function_name: lambda event, context: events.append(event) or {"imported": True}}
+    bucket = ImportBucket(InProcessRunner(functions, recorder), "127.0.0.1", unused_port, "people-import", "us-east-1")
     bucket.start()
     yield bucket, events
     bucket.stop()

@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import http.client
 import re
-import threading
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import quote
 
 import pytest
 
-from devstack.functions import InProcessRunner, LambdaFunction
 from tests.e2e.local_stack import running_stack
 
 pytestmark = pytest.mark.e2e
@@ -97,47 +95,3 @@ def test_200_concurrent_requests_to_one_function_are_all_answered(stack):
         statuses = list(clients.map(people_by_age, range(200)))
 
     assert statuses == [200] * 200
-
-
-def stand_in(concurrency: int, handler) -> InProcessRunner:
-    function = LambdaFunction(
-        "F",
-        code_dir=None,
-        handler_path="app.h",
-        memory_mb=128,
-        timeout_seconds=3,
-        environment={},
-        events={},
-        concurrency=concurrency,
-    )
-    function._handler = handler
-    return InProcessRunner({"F": function}, "us-east-1")
-
-
-def test_invocations_of_one_function_run_at_once_up_to_its_cap():
-    # Given a function whose invocations each wait until 8 of them run at once
-    together = threading.Barrier(8, timeout=10)
-    runner = stand_in(8, lambda event, context: together.wait() >= 0)
-
-    # When 8 invocations come at once, they are all running together (serialised, the barrier would break)
-    with ThreadPoolExecutor(8) as callers:
-        assert all(callers.map(lambda i: runner.call("F", {}), range(8)))
-
-    # And with a cap of 3, at most 3 run at once
-    running, most, lock = 0, 0, threading.Lock()
-
-    def counted(event, context):
-        nonlocal running, most
-        with lock:
-            running += 1
-            most = max(most, running)
-        threading.Event().wait(0.05)
-        with lock:
-            running -= 1
-
-    capped = stand_in(3, counted)
-    with ThreadPoolExecutor(12) as callers:
-        list(callers.map(lambda i: capped.call("F", {}), range(12)))
-    assert most == 3
-    runner.stop()
-    capped.stop()

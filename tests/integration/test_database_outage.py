@@ -4,7 +4,7 @@ import socket
 
 import pytest
 
-from conftest import free_port
+from devstack.functions import free_port
 from people_api import db
 
 

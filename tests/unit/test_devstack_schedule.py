@@ -4,7 +4,7 @@ an EventBridge rule sends; one that fails does not stop the others or the next r
 import threading
 from pathlib import Path
 
-from devstack.functions import InProcessRunner, LambdaFunction
+from devstack.functions import LambdaFunction, LambdaRunner
 from devstack.schedule import Schedules
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -14,7 +14,7 @@ def function(name: str, events: dict) -> LambdaFunction:
     return LambdaFunction(name, ROOT / "functions" / "ping", "app.lambda_handler", 128, 3, {}, events)
 
 
-class RecordingRunner(InProcessRunner):
+class RecordingRunner(LambdaRunner):
     """The runner with its calls recorded instead of made (the real call is exercised by the e2e test)."""
 
     def __init__(self, functions: dict[str, LambdaFunction]):

@@ -8,7 +8,7 @@ import threading
 import pymysql
 import pytest
 
-from devstack.functions import LambdaContext
+from conftest import LambdaContext
 from people_api.observability import MAX_ERROR_CHARS, MAX_LOG_LINE_CHARS, error_fields, error_text, logger
 
 

@@ -58,6 +58,11 @@ def s3_client():
     return boto3.client("s3")
 
 
+def created_objects(event: dict[str, Any]) -> list[ObjectRef]:
+    """Every object an S3 event says was created (keys URL-decoded); none for S3's s3:TestEvent."""
+    return [obj for event_name, obj in _records(event) if event_name.startswith("ObjectCreated:")]
+
+
 def objects_of(event: dict[str, Any]) -> list[ObjectRef]:
     """The created objects an S3 event names (keys URL-decoded), leaving out the import's own reports."""
     objects = []
@@ -66,14 +71,27 @@ def objects_of(event: dict[str, Any]) -> list[ObjectRef]:
             "ignored an event without records", extra={"event": str(event.get("Event", ""))[:_MAX_EVENT_NAME_CHARS]}
         )
         return objects
-    for record in S3Event(event).records:
+    for event_name, obj in _records(event):
+        if not event_name.startswith("ObjectCreated:") or obj.key.startswith(REPORTS_PREFIX):
+            logger.info("ignored", extra={"event_name": event_name[:_MAX_EVENT_NAME_CHARS], "key": obj.key})
+            continue
+        objects.append(obj)
+    return objects
+
+
+def _records(event: dict[str, Any]) -> list[tuple[str, ObjectRef]]:
+    """Each record's event name and object."""
+    records = []
+    for record in S3Event(event).records if "Records" in event else []:
         s3_object = record.s3.get_object
         key = unquote_plus(s3_object.key)
-        if not record.event_name.startswith("ObjectCreated:") or key.startswith(REPORTS_PREFIX):
-            logger.info("ignored", extra={"event_name": record.event_name[:_MAX_EVENT_NAME_CHARS], "key": key})
-            continue
-        objects.append(ObjectRef(record.s3.bucket.name, key, s3_object.etag, s3_object.version_id, s3_object.size))
-    return objects
+        records.append(
+            (
+                record.event_name,
+                ObjectRef(record.s3.bucket.name, key, s3_object.etag, s3_object.version_id, s3_object.size),
+            )
+        )
+    return records
 
 
 def handle_event(

@@ -1,0 +1,62 @@
+"""What `make dev`, `make token` and `make put` share: where the stack is, its region and account, its AWS clients."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+TEMPLATE = ROOT / "template.yaml"
+LAYER_DIR = ROOT / "layers"  # the layer's package as Lambda puts it on the path (/opt/python)
+REGION = "us-east-1"
+ACCOUNT_ID = "123456789012"  # moto's default account: the ARNs of a local stack
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the environment tells `make dev` (and the commands that find it), besides DB_* (people_api.config)."""
+
+    host: str
+    api_port: int
+    s3_port: int
+    bucket: str
+    seed: bool
+    reads_authorizer: str  # the template's PeopleReadsAuthorizer: "BearerToken" makes the reads need a token
+    cors_allowed_origins: str  # the template's CorsAllowedOrigins: browser origins that may call the API
+    function_concurrency: int | None  # execution environments per function (docs/dev.md); None: the default
+
+    @classmethod
+    def from_environ(cls) -> Settings:
+        return cls(
+            host="127.0.0.1",
+            api_port=int(os.environ.get("API_PORT", 3000)),
+            s3_port=int(os.environ.get("S3_PORT", 4566)),
+            bucket=os.environ.get("BUCKET", "people-import"),
+            seed=os.environ.get("SEED", "1") != "0",
+            reads_authorizer=os.environ.get("PEOPLE_READS_AUTHORIZER", ""),
+            cors_allowed_origins=os.environ.get("CORS_ALLOWED_ORIGINS", ""),
+            function_concurrency=int(os.environ.get("FUNCTION_CONCURRENCY") or 0) or None,
+        )
+
+    @property
+    def api_url(self) -> str:
+        return f"http://{self.host}:{self.api_port}"
+
+    @property
+    def s3_url(self) -> str:
+        """moto's server: S3, SQS and the local issuer's Cognito."""
+        return f"http://{self.host}:{self.s3_port}"
+
+
+def aws_client(service: str, endpoint: str, region: str = REGION):
+    """A boto3 client of the local moto server (which takes any credentials); nothing here reaches AWS."""
+    import boto3  # here: devstack sets the process environment before anything loads boto3
+
+    return boto3.client(
+        service,
+        endpoint_url=endpoint,
+        region_name=region,
+        aws_access_key_id="devstack",
+        aws_secret_access_key="devstack",
+    )
