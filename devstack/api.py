@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import uuid
 from urllib.parse import urlsplit
 
 from flask import Response, request
@@ -23,6 +24,7 @@ from devstack.gateway_answers import mapped_headers, preflights, template_value
 
 # Where the gateway leaves the matched route's template path for the access log (API Gateway's $context.resourcePath).
 RESOURCE_PATH = "devstack.resource_path"
+REQUEST_ID = "devstack.request_id"
 
 
 def template_routes(stacks: list[Stack]) -> list[Route]:
@@ -44,11 +46,12 @@ class _Gateway(LocalApigwService):
     """
 
     def _generate_lambda_event(self, flask_request, route: Route, method: str, endpoint: str) -> dict:
-        """SAM CLI's event, except that a body that is not UTF-8 goes base64-encoded (SAM CLI answers 502)."""
+        """SAM CLI's event, except that a body that is not UTF-8 goes base64-encoded (SAM CLI answers 502),
+        and with the request's own id."""
         try:
-            return super()._generate_lambda_event(flask_request, route, method, endpoint)
+            event = super()._generate_lambda_event(flask_request, route, method, endpoint)
         except UnicodeDecodeError:
-            return construct_v1_event(
+            event = construct_v1_event(
                 flask_request=flask_request,
                 port=self.port,
                 binary_types=["*/*"],
@@ -57,6 +60,12 @@ class _Gateway(LocalApigwService):
                 operation_name=route.operation_name,
                 api_type=route.event_type,
             )
+        return _with_request_id(event, flask_request)
+
+    def _generate_lambda_authorizer_event(self, flask_request, route: Route, lambda_authorizer) -> dict:
+        return _with_request_id(
+            super()._generate_lambda_authorizer_event(flask_request, route, lambda_authorizer), flask_request
+        )
 
     def _valid_identity_sources(self, request, route) -> bool:
         if not super()._valid_identity_sources(request, route):
@@ -71,6 +80,17 @@ class _Gateway(LocalApigwService):
         except AuthorizerFailed as failure:
             kind = "UNAUTHORIZED" if failure.refused else "AUTHORIZER_CONFIGURATION_ERROR"
             raise GatewayResponse(kind) from None
+
+
+def _with_request_id(event: dict, flask_request) -> dict:
+    """The event with the request's own `requestContext.requestId` (the correlation id the functions log).
+
+    API Gateway gives every request an id of its own, the same in its REQUEST authorizer's event; SAM CLI
+    gives every request the one id it drew when it was imported (a default argument: `str(uuid.uuid4())`).
+    """
+    if isinstance(event.get("requestContext"), dict):
+        event["requestContext"]["requestId"] = flask_request.environ.setdefault(REQUEST_ID, str(uuid.uuid4()))
+    return event
 
 
 def api_gateway(stacks: list[Stack], runner: LambdaRunner) -> LocalApigwService:

@@ -22,9 +22,10 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as StillRunning
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -261,24 +262,63 @@ def _is_error(result: Any) -> bool:
     return isinstance(result, dict) and {"errorType", "errorMessage"} <= result.keys() and "statusCode" not in result
 
 
+class ColdStarts:
+    """At most `at_once` environments in their first invocation at a time, each for at most `hold_seconds`.
+
+    The emulator counts the runtime's start (the handler's imports) in the first invocation's time, which
+    Lambda does not (its Init phase has limits of its own), and here every environment shares a few CPUs:
+    32 cold starts at once would each take many times their usual second, and outlast a 5 s timeout. So
+    cold starts take turns; the waiting is not the invocation's time. `hold_seconds` is Lambda's 10 s limit
+    on the Init phase: a long first invocation (an import) lets the next cold start begin after it.
+    """
+
+    def __init__(self, at_once: int = max(2, os.cpu_count() or 1), hold_seconds: float = 10.0):
+        self._slots = threading.Semaphore(at_once)
+        self._hold_seconds = hold_seconds
+
+    @contextmanager
+    def turn(self) -> Iterator[None]:
+        self._slots.acquire()
+        released = threading.Event()
+
+        def release() -> None:
+            if not released.is_set():
+                released.set()
+                self._slots.release()
+
+        timer = threading.Timer(self._hold_seconds, release)
+        timer.daemon = True
+        timer.start()
+        try:
+            yield
+        finally:
+            timer.cancel()
+            release()
+
+
 class FunctionEnvironments:
     """A function's execution environments: started on demand up to `concurrency`, reused warm, one
     invocation each at a time; further invocations wait for a free one (as Lambda throttles past a
     function's reserved concurrency)."""
 
-    def __init__(self, function: LambdaFunction, environment: dict[str, str]):
+    def __init__(self, function: LambdaFunction, environment: dict[str, str], cold_starts: ColdStarts):
         self.function = function
         self.environment = environment
+        self._cold_starts = cold_starts
         self._idle: list[ExecutionEnvironment] = []
         self._all: set[ExecutionEnvironment] = set()
         self._starting = 0
         self._changed = threading.Condition()
         self._stopped = False
 
-    def invoke(self, payload: bytes) -> Any:
-        environment = self._acquire()
+    def invoke(self, payload: bytes, sent: threading.Event | None = None) -> Any:
+        """The result in a free environment; `sent` is set once an environment has the event (no more waiting)."""
+        environment, cold = self._acquire()
         try:
-            return environment.invoke(payload)
+            with self._cold_starts.turn() if cold else nullcontext():
+                if sent is not None:
+                    sent.set()
+                return environment.invoke(payload)
         finally:
             self._release(environment)
 
@@ -290,13 +330,14 @@ class FunctionEnvironments:
         for environment in environments:
             environment.stop()
 
-    def _acquire(self) -> ExecutionEnvironment:
+    def _acquire(self) -> tuple[ExecutionEnvironment, bool]:
+        """A free environment, and whether it is new (its first invocation a cold start)."""
         with self._changed:
             while True:
                 if self._stopped:
                     raise FunctionFailed("Runtime.Unavailable", "the stack is stopping")
                 if self._idle:
-                    return self._idle.pop()  # the one used last: warm, as Lambda prefers
+                    return self._idle.pop(), False  # the one used last: warm, as Lambda prefers
                 if len(self._all) + self._starting < self.function.concurrency:
                     self._starting += 1
                     break
@@ -304,7 +345,7 @@ class FunctionEnvironments:
         environment = None
         try:
             environment = ExecutionEnvironment(self.function, self.environment)
-            return environment
+            return environment, True
         finally:
             with self._changed:
                 self._starting -= 1
@@ -342,6 +383,7 @@ class LambdaRunner:
         self.environment = environment
         self.integration_timeout_seconds = integration_timeout_seconds
         self._environments: dict[str, FunctionEnvironments] = {}
+        self._cold_starts = ColdStarts()
         self._lock = threading.Lock()
         # The gateway's side of each proxy call: it stops waiting at the integration timeout.
         self._integrations = ThreadPoolExecutor(max_workers=256, thread_name_prefix="integration")
@@ -357,7 +399,12 @@ class LambdaRunner:
         """
         payload = json.loads(event)
         authorizer = _is_authorizer_event(payload)
-        integration = self._integrations.submit(self.call, function_identifier, payload)
+        # The integration timeout counts from when an environment has the event: waiting for a free one, or
+        # for a cold start's turn, is local (Lambda would have started another environment at once).
+        sent = threading.Event()
+        integration = self._integrations.submit(self.call, function_identifier, payload, sent)
+        while not sent.wait(0.05) and not integration.done():
+            pass
         try:
             output = integration.result(timeout=self.integration_timeout_seconds)
         except FunctionNotFound:
@@ -374,8 +421,9 @@ class LambdaRunner:
             output = API_GATEWAY_FUNCTION_ERROR
         stdout.write_str(json.dumps(output))
 
-    def call(self, name: str, event: Any) -> Any:
-        """The function's result for `event`, in a free execution environment of its own (started if none is).
+    def call(self, name: str, event: Any, sent: threading.Event | None = None) -> Any:
+        """The function's result for `event`, in a free execution environment of its own (started if none is);
+        `sent` is set once an environment has the event.
 
         Raises FunctionFailed when the invocation fails (the handler's trace is on the terminal already).
         """
@@ -383,7 +431,7 @@ class LambdaRunner:
         if len(payload) > MAX_REQUEST_BYTES:
             logs.say(f"event of {len(payload):,} bytes refused: over Lambda's {MAX_REQUEST_BYTES:,}", source=name)
             raise RequestTooLarge(len(payload))
-        return self._environments_of(name).invoke(payload)
+        return self._environments_of(name).invoke(payload, sent)
 
     def stop(self) -> None:
         """Stop every execution environment (an invocation still running fails)."""
@@ -400,7 +448,7 @@ class LambdaRunner:
         with self._lock:
             if name not in self._environments:
                 variables = environment_variables(function, self.environment, self.region)
-                self._environments[name] = FunctionEnvironments(function, variables)
+                self._environments[name] = FunctionEnvironments(function, variables, self._cold_starts)
             return self._environments[name]
 
 

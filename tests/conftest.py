@@ -156,9 +156,11 @@ class InProcessRunner(LambdaRunner):
         super().__init__(functions, "us-east-1")
         self.handlers = dict(handlers or {})
 
-    def call(self, name: str, event: Any) -> Any:
+    def call(self, name: str, event: Any, sent: threading.Event | None = None) -> Any:
         function = self._function(name)
         handler = self.handlers.get(name) or self._load(function)
+        if sent is not None:
+            sent.set()
         try:
             return handler(event, LambdaContext(name, function.memory_mb, function.timeout_seconds))
         except Exception as error:

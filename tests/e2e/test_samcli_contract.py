@@ -88,6 +88,7 @@ def test_each_route_reaches_its_function_as_a_rest_proxy_event(stacks, handlers)
     functions, stand_ins, received = handlers
     client = gateway_client(stacks, functions, stand_ins)
 
+    routed = {function_name for _, _, function_name in api_routes_in_template()}
     for path, method, function_name in sorted(api_routes_in_template()):
         # When a request comes in on the route (path parameters filled in)
         url = path.replace("{id}", "7").replace("{lastname}", "O%27Neil")
@@ -106,6 +107,11 @@ def test_each_route_reaches_its_function_as_a_rest_proxy_event(stacks, handlers)
         assert event["queryStringParameters"] == {"limit": "5"}
         if "{" in path:
             assert event["pathParameters"]
+    # And each request had an id of its own (the correlation id the functions log), as in API Gateway
+    request_ids = [
+        event["requestContext"]["requestId"] for name, events in received.items() for event in events if name in routed
+    ]
+    assert len(set(request_ids)) == len(request_ids) == len(api_routes_in_template())
 
 
 def test_a_handler_exception_is_a_502_and_the_next_request_is_served(stacks, handlers):
