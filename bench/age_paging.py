@@ -5,7 +5,7 @@ graduation date, 10% neither), then times pages of 100 at the start, the middle 
 of the order, two ways, in the same run:
   people_by_age  the layer's query (index range scans merged in Python)
   full sort      one SELECT ordering by the computed age: what a naive version would run
-Run: .venv/bin/python bench/age_paging.py [--rows N]
+Run: PYTHONPATH=.:layers .venv/bin/python bench/age_paging.py [--rows N]   (`make bench` sets PYTHONPATH so)
 """
 
 from __future__ import annotations
@@ -15,19 +15,16 @@ import os
 import random
 import secrets
 import statistics
-import sys
 import time
 import uuid
 from datetime import date, timedelta
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "layers"))
-os.environ.setdefault("CURSOR_KEY", secrets.token_urlsafe(32))
+from people_api import db, migrations
+from people_api.config import database_settings
+from people_api.people import store as people_store
+from people_api.people.person import NewPerson, utc_today
 
-from people_api import db, migrations  # noqa: E402
-from people_api.config import database_settings  # noqa: E402
-from people_api.people import store as people_store  # noqa: E402
-from people_api.people.person import NewPerson, utc_today  # noqa: E402
+os.environ.setdefault("CURSOR_KEY", secrets.token_urlsafe(32))  # read when the first cursor is signed
 
 FULL_SORT = f"""
 SELECT {people_store.COLUMNS} FROM people

@@ -9,7 +9,7 @@ The authorizer verifies a freshly signed RS256 token: its first call fetches the
 --tracing also measures what the stack's Tracing=Active parameter changes in the process: the
 environment Lambda gives a traced function (README, Tracing), and, for comparison, what the X-Ray
 SDK would add if the code recorded its own subsegments (the layer does not ship it).
-Run: .venv/bin/python bench/cold_start.py [--runs N] [--tracing]
+Run: PYTHONPATH=.:layers .venv/bin/python bench/cold_start.py [--runs N] [--tracing]   (`make bench` sets PYTHONPATH so)
 """
 
 from __future__ import annotations
@@ -20,13 +20,12 @@ import os
 import statistics
 import subprocess
 import sys
-import threading
 import time
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from devstack.jwks import KeySetServer
+from devstack.settings import ROOT
+
 # POST with a body that fails the person rules: the whole request path runs, nothing is written.
 EVENT_OVERRIDES = {"create_person": {"body": "{}"}}
 
@@ -84,26 +83,9 @@ class LocalIssuer:
 
         self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         public = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(self.key.public_key()))
-        body = json.dumps({"keys": [public | {"kid": "bench", "alg": "RS256", "use": "sig"}]}).encode()
-
-        class Keys(BaseHTTPRequestHandler):
-            def do_GET(self):
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Keys)
-        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-        os.environ.update(
-            AUTH_ISSUER=self.ISSUER,
-            AUTH_AUDIENCE=self.CLIENT_ID,
-            AUTH_JWKS_URL=f"http://127.0.0.1:{self.server.server_address[1]}/.well-known/jwks.json",
-        )
+        key_set = {"keys": [public | {"kid": "bench", "alg": "RS256", "use": "sig"}]}
+        self.server = KeySetServer(lambda: key_set)
+        os.environ.update(AUTH_ISSUER=self.ISSUER, AUTH_AUDIENCE=self.CLIENT_ID, AUTH_JWKS_URL=self.server.url)
 
     def event_overrides(self) -> dict:
         """A TOKEN event's header with a valid writer's token (signed now, so each run gets a fresh one)."""
@@ -117,7 +99,7 @@ class LocalIssuer:
 
 
 def run(code: str, extra_env: dict[str, str] | None = None) -> dict:
-    env = os.environ | {"PYTHONPATH": f"{ROOT}:{ROOT / 'layers'}", "POWERTOOLS_SERVICE_NAME": "bench"}
+    env = os.environ | {"POWERTOOLS_SERVICE_NAME": "bench"}  # PYTHONPATH: the repository and the layer (Makefile)
     env |= extra_env or {}
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -134,7 +116,6 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--tracing", action="store_true", help="also measure Tracing=Active's environment")
     args = parser.parse_args()
-    sys.path[:0] = [str(ROOT), str(ROOT / "layers")]
     from devstack.functions import load_functions
     from people_api import db, migrations
     from people_api.config import database_settings
@@ -154,7 +135,7 @@ def main() -> None:
             if args.tracing:
                 measure_tracing(range(args.runs))
         finally:
-            issuer.server.shutdown()
+            issuer.server.stop()
     finally:
         with conn.cursor() as cur:
             cur.execute(f"DROP DATABASE IF EXISTS `{settings.database}`")

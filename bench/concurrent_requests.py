@@ -7,8 +7,8 @@ FUNCTION_CONCURRENCY and measures `GET /people/age`:
   warm burst    the same N again, every environment warm
   warm single   median of 50 requests one after another
 The baseline of the same run is the first setting (default: one environment per function).
-Run: make bench-concurrency   (or PYTHONPATH=.:layers .venv/bin/python bench/concurrent_requests.py)
-     [--requests N] [--environments 1,8,32]
+Run: PYTHONPATH=.:layers .venv/bin/python bench/concurrent_requests.py [--requests N] [--environments 1,8,32]
+     (`make bench` sets PYTHONPATH so)
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from devstack.functions import DEFAULT_CONCURRENCY
-from tests.e2e.local_stack import running_stack
+from devstack.subprocess_stack import running_stack
 
 PATH = "/people/age?limit=100"
 WARM_SINGLES = 50

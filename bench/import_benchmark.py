@@ -11,8 +11,8 @@ throwaway database times, each into an identical empty people table:
   row-by-row        one INSERT per row and one commit: the original server's way
 The import's peak memory (the process's max RSS, what Lambda reports) is measured on the first
 100,000 rows and on the whole file.
-Run: .venv/bin/python bench/import_benchmark.py [--rows N]   (DB_* say which server; default local)
-     .venv/bin/python bench/import_benchmark.py --rows N --write big.csv   (only the file, e.g. for `make put`)
+Run: PYTHONPATH=.:layers .venv/bin/python bench/import_benchmark.py [--rows N]   (DB_* say which server; default local)
+     PYTHONPATH=.:layers .venv/bin/python bench/import_benchmark.py --rows N --write big.csv   (only the file)
 """
 
 from __future__ import annotations
@@ -29,12 +29,10 @@ import time
 import uuid
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "layers")]
-
-from people_api import db, migrations  # noqa: E402
-from people_api.config import database_settings  # noqa: E402
-from people_api.people.person import utc_today  # noqa: E402
+from devstack.settings import ROOT
+from people_api import db, migrations
+from people_api.config import database_settings
+from people_api.people.person import utc_today
 
 BUCKET = "people-import"
 MEMORY_ROWS = 100_000

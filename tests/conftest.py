@@ -26,6 +26,7 @@ import pytest  # noqa: E402
 from cfnlint.decode import cfn_yaml  # noqa: E402
 
 from devstack.functions import FunctionFailed, LambdaFunction, LambdaRunner, load_functions  # noqa: E402
+from devstack.jwks import KeySetServer  # noqa: E402
 from devstack.settings import ACCOUNT_ID  # noqa: E402
 from people_api import db, migrations  # noqa: E402
 from people_api.config import database_settings  # noqa: E402
@@ -289,9 +290,7 @@ class TokenIssuer:
 
         self.rsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         self.ec_key = ec.generate_private_key(ec.SECP256R1())
-        self.keys_served = 0
-        self.reachable = True
-        self._server = None
+        self._server: KeySetServer | None = None
 
     def jwks(self) -> dict[str, Any]:
         import jwt
@@ -304,34 +303,23 @@ class TokenIssuer:
 
     def start(self) -> str:
         """Serve the JWKS on a free loopback port; returns its URL."""
-        import threading
-        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        self._server = KeySetServer(lambda: self.jwks())  # looked up per request: a test may rotate the keys
+        return self._server.url
 
-        issuer = self
+    @property
+    def keys_served(self) -> int:
+        return self._server.served
 
-        class Keys(BaseHTTPRequestHandler):
-            def do_GET(self):
-                if not issuer.reachable:
-                    self.send_error(503)
-                    return
-                issuer.keys_served += 1
-                body = json.dumps(issuer.jwks()).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+    @property
+    def reachable(self) -> bool:
+        return self._server.reachable
 
-            def log_message(self, *args):
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Keys)
-        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-        return f"http://127.0.0.1:{self._server.server_address[1]}/.well-known/jwks.json"
+    @reachable.setter
+    def reachable(self, reachable: bool) -> None:
+        self._server.reachable = reachable
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        self._server.stop()
 
     def claims(self, groups: list[str] | None = None) -> dict[str, Any]:
         now = int(time.time())

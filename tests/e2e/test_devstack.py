@@ -16,9 +16,9 @@ import pymysql
 import pytest
 from pymysql.constants import ER
 
+from devstack.subprocess_stack import is_listening, running_stack
 from people_api.config import database_settings
 from people_api.http import cursors
-from tests.e2e.local_stack import is_listening, running_stack
 
 STOP_TIMEOUT_SECONDS = 15
 

@@ -14,8 +14,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pymysql
 import pytest
 
+from devstack.subprocess_stack import running_stack
 from people_api.config import database_settings
-from tests.e2e.local_stack import running_stack
 
 pytestmark = pytest.mark.e2e
 

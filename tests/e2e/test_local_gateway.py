@@ -13,7 +13,7 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.e2e.local_stack import running_stack
+from devstack.subprocess_stack import running_stack
 
 pytestmark = pytest.mark.e2e
 

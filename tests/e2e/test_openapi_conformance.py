@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.local_stack import ROOT, Stack, running_stack
+from devstack.settings import ROOT
+from devstack.subprocess_stack import Stack, running_stack
 
 pytestmark = pytest.mark.e2e
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.local_stack import running_stack
+from devstack.subprocess_stack import running_stack
 
 pytestmark = pytest.mark.e2e
 

@@ -12,7 +12,8 @@ import subprocess
 
 import pytest
 
-from tests.e2e.local_stack import ROOT, running_stack
+from devstack.settings import ROOT
+from devstack.subprocess_stack import running_stack
 
 pytestmark = pytest.mark.e2e
 

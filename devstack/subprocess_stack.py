@@ -1,4 +1,5 @@
-"""Starting `python -m devstack` for a test: its own process group, free ports, a database of its own."""
+"""`python -m devstack` in a subprocess, for the e2e tests and the benchmarks: its own process group, free ports,
+a database of its own (dropped afterwards)."""
 
 from __future__ import annotations
 
@@ -16,17 +17,17 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
-
-import boto3
-import pytest
 
 from devstack.functions import free_port
+from devstack.settings import LAYER_DIR, ROOT, aws_client
 from people_api import db
 from people_api.config import database_settings
 
-ROOT = Path(__file__).resolve().parents[2]
 STARTUP_TIMEOUT_SECONDS = 45
+
+
+class StackFailed(Exception):
+    """The stack did not do what was waited for; the message has its whole output."""
 
 
 def is_listening(port: int) -> bool:
@@ -66,7 +67,7 @@ class Stack:
         deadline = time.monotonic() + timeout
         while not any(text in line for line in self.lines):
             if self.process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"devstack never printed {text!r}; it printed:\n{self.output}")
+                raise StackFailed(f"devstack never printed {text!r}; it printed:\n{self.output}")
             time.sleep(0.1)
 
     def request(
@@ -97,13 +98,7 @@ class Stack:
         return lines[0]
 
     def s3(self):
-        return boto3.client(
-            "s3",
-            endpoint_url=f"http://127.0.0.1:{self.s3_port}",
-            region_name="us-east-1",
-            aws_access_key_id="e2e",
-            aws_secret_access_key="e2e",
-        )
+        return aws_client("s3", f"http://127.0.0.1:{self.s3_port}")
 
 
 @contextmanager
@@ -115,7 +110,7 @@ def running_stack(**environment: str) -> Iterator[Stack]:
         "API_PORT": str(free_port()),
         "S3_PORT": str(free_port()),
         "PYTHONUNBUFFERED": "1",
-        "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'layers'}",  # as the Makefile sets it for `make dev`
+        "PYTHONPATH": f"{ROOT}{os.pathsep}{LAYER_DIR}",  # as the Makefile sets it for `make dev`
         **environment,
     }
     env.pop("DB_SECRET_ARN", None)
