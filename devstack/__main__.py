@@ -12,7 +12,7 @@ import time
 from contextlib import ExitStack
 
 from devstack import logs
-from devstack.settings import REGION, ROOT, TEMPLATE, Settings
+from devstack.settings import REGION, ROOT, TEMPLATE, Settings, database_environment
 
 SEED_CSV = ROOT / "people.csv"
 SEED_TIMEOUT_SECONDS = 60
@@ -30,9 +30,7 @@ def _prepare_environment(settings: Settings) -> None:
         AWS_ENDPOINT_URL=settings.s3_url,
         AWS_ENDPOINT_URL_S3=settings.s3_url,
         DB_SECRET_ARN="",  # a local stack has no secret: DB_* (or their defaults) say everything
-        APP_DB_SECRET_ARN="",  # nor the API's own database user: everything signs in as DB_USER
     )
-    os.environ.setdefault("DB_TLS", "false")  # no RDS Proxy here: the API talks to the server directly
     os.environ.pop("AWS_PROFILE", None)
     os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "people-api")
     os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
@@ -85,14 +83,7 @@ def main() -> int:
     except mysql.NoMySQL as problem:
         logs.say(str(problem))
         return 1
-    for name, value in (
-        ("DB_HOST", database.host),
-        ("DB_PORT", str(database.port)),
-        ("DB_USER", database.user),
-        ("DB_PASSWORD", database.password),
-        ("DB_NAME", database.database),
-    ):
-        os.environ[name] = value
+    os.environ.update(database_environment(database))  # no RDS Proxy here: the functions talk to the server directly
 
     for function in functions.values():
         function.concurrency = settings.function_concurrency or function.concurrency

@@ -49,6 +49,21 @@ class Settings:
         return f"http://{self.host}:{self.s3_port}"
 
 
+def database_environment(database) -> dict[str, str]:
+    """DB_* for every function of a local stack: the server `database` (a people_api.config.DatabaseSettings)
+    names, without TLS unless asked, and no secrets (the template names RDS Proxy and Secrets Manager)."""
+    return {
+        "DB_HOST": database.host,
+        "DB_PORT": str(database.port),
+        "DB_USER": database.user,
+        "DB_PASSWORD": database.password,
+        "DB_NAME": database.database,
+        "DB_TLS": "true" if database.tls else "false",
+        "DB_SECRET_ARN": "",  # a local stack has no secret: DB_* say everything
+        "APP_DB_SECRET_ARN": "",  # nor the API's own database user: everything signs in as DB_USER
+    }
+
+
 def aws_client(service: str, endpoint: str, region: str = REGION):
     """A boto3 client of the local moto server (which takes any credentials); nothing here reaches AWS."""
     import boto3  # here: devstack sets the process environment before anything loads boto3

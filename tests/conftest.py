@@ -17,6 +17,7 @@ import threading  # noqa: E402
 import time  # noqa: E402
 import traceback  # noqa: E402
 import uuid  # noqa: E402
+import warnings  # noqa: E402
 from collections.abc import Callable, Iterable  # noqa: E402
 from dataclasses import dataclass, field  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -27,7 +28,7 @@ from cfnlint.decode import cfn_yaml  # noqa: E402
 
 from devstack.functions import FunctionFailed, LambdaFunction, LambdaRunner, load_functions  # noqa: E402
 from devstack.jwks import KeySetServer  # noqa: E402
-from devstack.settings import ACCOUNT_ID  # noqa: E402
+from devstack.settings import ACCOUNT_ID, database_environment  # noqa: E402
 from people_api import db, migrations  # noqa: E402
 from people_api.config import database_settings  # noqa: E402
 from people_api.people import store as people_store  # noqa: E402
@@ -187,20 +188,32 @@ class InProcessRunner(LambdaRunner):
 @pytest.fixture(scope="session")
 def template_functions_by_folder() -> dict[str, LambdaFunction]:
     """The template's functions by the folder of their code (functions/<folder>/), as `invoke` names them."""
-    return {function.code_dir.name: function for function in load_functions(ROOT / "template.yaml").values()}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # SAM CLI's own use of jsonschema
+        functions = load_functions(ROOT / "template.yaml")
+    return {function.code_dir.name: function for function in functions.values()}
 
 
 class Environments:
     """The template's functions in execution environments of their own, as devstack runs them: for tests that
     invoke handlers concurrently. Each environment is its own process (its own Powertools state, connection
-    and caches) and takes this process's environment (DB_NAME...) when its function is first called."""
+    and caches); all take this process's environment (DB_NAME, IMPORT_LOAD_METHOD...) as it is at the first
+    invocation, with DB_* naming the test's server as devstack names it."""
 
     def __init__(self, functions: dict[str, LambdaFunction]):
         self._names = {folder: function.name for folder, function in functions.items()}
-        self._runner = LambdaRunner({function.name: function for function in functions.values()}, "us-east-1")
+        self._functions = {function.name: function for function in functions.values()}
+        self._runner: LambdaRunner | None = None
+        self._lock = threading.Lock()
 
     def invoke(self, folder: str, event: dict[str, Any]) -> Any:
         """functions/<folder>/app.py's result for `event`, in a free environment (started if none is)."""
+        with self._lock:
+            if self._runner is None:
+                environment = os.environ | database_environment(database_settings())
+                self._runner = LambdaRunner(
+                    self._functions, os.environ.get("AWS_DEFAULT_REGION", "us-east-1"), environment
+                )
         return self._runner.call(self._names[folder], event)
 
     def warm(self, folder: str, count: int, event: dict[str, Any]) -> None:
@@ -209,11 +222,12 @@ class Environments:
         run_together(lambda: self.invoke(folder, event), [()] * count)
 
     def stop(self) -> None:
-        self._runner.stop()
+        if self._runner is not None:
+            self._runner.stop()
 
 
 @pytest.fixture
-def environments(template_functions_by_folder):
+def environments(database, template_functions_by_folder):
     """Execution environments of the template's functions, each a process; stopped after the test."""
     running = Environments(template_functions_by_folder)
     yield running
@@ -271,6 +285,16 @@ def api():
 
     def call(function: str, method: str, path: str, resource: str, **parts) -> Reply:
         return reply(invoke(function, rest_event(method, path, resource, **parts)))
+
+    return call
+
+
+@pytest.fixture
+def environment_api(environments):
+    """Like `api`, each call in an execution environment of its own: for calls a test makes at once."""
+
+    def call(function: str, method: str, path: str, resource: str, **parts) -> Reply:
+        return reply(environments.invoke(function, rest_event(method, path, resource, **parts)))
 
     return call
 

@@ -1,6 +1,7 @@
 """The database connection: one per warm container, opened lazily, re-opened when it drops.
 
-One per thread, in fact: Lambda has one, but the local stack serves requests on several.
+One per thread, in fact: a Lambda invocation uses one, and what reads the database from threads of
+its own (devstack's import progress view, tests) gets connections of their own.
 Connections run in autocommit (each statement commits by itself, and reads never see a stale
 snapshot); the CSV import, all or nothing, runs inside `transaction()`.
 

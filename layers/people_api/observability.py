@@ -36,16 +36,7 @@ class BoundedFormatter(LambdaPowertoolsFormatter):
 
 
 class Logger(PowertoolsLogger):
-    """Powertools' logger whose appended keys (the Lambda context, the correlation id) hold for the thread
-    that appended them, on top of the process-wide ones that the threads a function starts inherit.
-
-    In Lambda both are the same: one invocation at a time per process. Under `make dev` every function runs
-    in one process, each invocation in a thread of its own, and its lines must carry its own context.
-    """
-
-    def append_keys(self, **additional_keys: object) -> None:
-        super().append_keys(**additional_keys)
-        self.thread_safe_append_keys(**additional_keys)
+    """Powertools' logger, whose decorator never logs the event."""
 
     def inject_lambda_context(self, lambda_handler: Any = None, log_event: bool | None = None, **options: Any) -> Any:
         """Powertools' decorator, never logging the event, whatever POWERTOOLS_LOGGER_LOG_EVENT says."""

@@ -10,7 +10,7 @@ import pymysql
 import pytest
 from pymysql.constants import ER
 
-from conftest import Reply, invoke, load_event, reply, run_together
+from conftest import Reply, invoke, load_event, reply, rest_event, run_together
 from people_api import db
 from people_api.config import database_settings
 from people_api.people import store as people_store
@@ -119,14 +119,17 @@ def test_base64_encoded_bodies_are_read(people_db, api):
     assert reply(invoke("create_person", event)).status == 201
 
 
-def test_concurrent_posts_of_one_id_give_exactly_one_201(people_db, api):
+def test_concurrent_posts_of_one_id_give_exactly_one_201(people_db, api, environments, environment_api):
+    # Given 8 warm environments of the function (each its own process, as in Lambda)
+    environments.warm("create_person", 8, rest_event("POST", "/people", "/people", body="{}"))  # a 422: nothing written
     statuses: list[int] = []
     barrier = threading.Barrier(8)
 
     def attempt(n: int) -> None:
         barrier.wait()
-        statuses.append(post(api, json.dumps({"id": 100, "first_name": f"Racer {n}"})).status)
+        statuses.append(post(environment_api, json.dumps({"id": 100, "first_name": f"Racer {n}"})).status)
 
+    # When 8 POSTs of one id come at once
     run_together(attempt, [(n,) for n in range(8)])
     assert sorted(statuses) == [201] + [409] * 7
     assert people_ids(api).count(100) == 1

@@ -8,6 +8,7 @@ import io
 import json
 import threading
 import time
+import urllib.request
 from dataclasses import dataclass
 from datetime import date
 from urllib.parse import quote_plus
@@ -16,8 +17,11 @@ import boto3
 import pymysql
 import pytest
 from moto import mock_aws
+from moto.server import ThreadedMotoServer
 
 from conftest import PEOPLE_CSV, invoke, load_event, load_template, run_together
+from devstack.functions import free_port
+from devstack.settings import aws_client
 from people_api import db
 from people_api.config import database_settings, read_settings
 from people_api.imports import csv_reader, s3_import
@@ -430,18 +434,43 @@ def test_a_delivery_waiting_for_the_lock_gives_up_as_busy_before_its_connection_
     assert people_count() == 0
 
 
-def test_racing_deliveries_of_one_event_import_once(bucket, method):
-    event = bucket.put("big.csv", generated_csv(20_000))
+@pytest.fixture
+def served_bucket(empty_db, monkeypatch):
+    """The bucket on a moto server of its own, which execution environments (other processes) reach too."""
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=free_port(), verbose=False)
+    server.start()
+    url = f"http://127.0.0.1:{server._port}"
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "eu-west-1",
+        "AWS_ENDPOINT_URL": url,
+        "AWS_ENDPOINT_URL_S3": url,
+        "DB_LOCAL_INFILE": "true",
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    s3 = aws_client("s3", url, "eu-west-1")
+    s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+    s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
+    yield Bucket(s3)
+    # moto's server keeps its buckets in this process's moto state: reset for the next test
+    urllib.request.urlopen(urllib.request.Request(f"{url}/moto-api/reset", method="POST")).close()
+    server.stop()
+
+
+def test_racing_deliveries_of_one_event_import_once(served_bucket, method, environments):
+    # Given an object, and 4 warm environments of the import (each its own process, as in Lambda)
+    event = served_bucket.put("big.csv", generated_csv(20_000))
+    environments.warm("import_csv", 4, {"Records": []})  # an event that names no object: nothing imported
     start = threading.Barrier(4)
     reports: list[dict] = []
 
     def deliver():
         start.wait()
-        try:
-            reports.extend(import_event(copy.deepcopy(event)))
-        finally:
-            db.close()  # this thread's own connection
+        reports.extend(environments.invoke("import_csv", copy.deepcopy(event))["reports"])
 
+    # When its event is delivered 4 times at once
     run_together(deliver, [()] * 4)
 
     assert sorted(r["status"] for r in reports) == ["already_imported"] * 3 + ["succeeded"]
@@ -724,8 +753,9 @@ class _SlowBody:
 
 
 def _import_while_watching(api, event: dict) -> tuple[list[dict], list]:
-    """Run the import in a thread; poll GET /imports/{id} until it ends. The records seen while it ran, and
-    the import's outcome (its reports, or the exception it raised)."""
+    """Run the import in a thread; poll GET /imports/{id} until it ends (`api` calls, each in an execution
+    environment of its own: never two handlers in one process). The records seen while it ran, and the
+    import's outcome (its reports, or the exception it raised)."""
     outcome: list = []
 
     def run() -> None:
@@ -736,6 +766,8 @@ def _import_while_watching(api, event: dict) -> tuple[list[dict], list]:
         finally:
             db.close()  # this thread's own connection
 
+    api("list_imports", "GET", "/imports", "/imports")  # the readers' cold starts, before the import starts
+    api("get_import", "GET", "/imports/1", "/imports/{id}", path_params={"id": "1"})
     importer = threading.Thread(target=run)
     importer.start()
     seen = []
@@ -751,7 +783,10 @@ def _import_while_watching(api, event: dict) -> tuple[list[dict], list]:
     return seen, outcome
 
 
-def test_a_slow_import_shows_its_progress_while_it_runs_then_its_final_figures(bucket, method, api, monkeypatch):
+def test_a_slow_import_shows_its_progress_while_it_runs_then_its_final_figures(
+    bucket, method, environment_api, monkeypatch
+):
+    api = environment_api
     # Given a file of 20,000 rows whose stream takes about 4 s
     data = generated_csv(20_000)
     event = bucket.put("slow.csv", data)
@@ -778,7 +813,8 @@ def test_a_slow_import_shows_its_progress_while_it_runs_then_its_final_figures(b
     assert final["progress"]["seconds_left"] is None
 
 
-def test_a_failure_midway_keeps_the_progress_reached_and_no_rows(bucket, method, api, monkeypatch):
+def test_a_failure_midway_keeps_the_progress_reached_and_no_rows(bucket, method, environment_api, monkeypatch):
+    api = environment_api
     data = generated_csv(20_000)
     event = bucket.put("slow.csv", data)
     real_open = s3_import._open

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from conftest import invoke, load_event, reply
+from conftest import invoke, load_event, reply, rest_event, run_together
 from functions.update_person.app import WRITE_ATTEMPTS
 from people_api import db
 from people_api.config import database_settings
@@ -308,45 +308,40 @@ def test_if_match_on_someone_missing_is_404(people_db, api):
     assert delete(api, 999, headers={"If-Match": '"x"'}).status == 404
 
 
-def test_racing_patches_with_one_if_match_exactly_one_succeeds(people_db, api):
+def warm_patchers(environments, count: int) -> None:
+    """`count` environments of the PATCH function, each started by a PATCH of nobody (a 404: nothing written)."""
+    environments.warm(
+        "update_person", count, rest_event("PATCH", "/people/999", "/people/{id}", path_params={"id": "999"})
+    )
+
+
+def test_racing_patches_with_one_if_match_exactly_one_succeeds(people_db, api, environments, environment_api):
     tag = get(api, 1).headers["ETag"]
     racers = 8
+    warm_patchers(environments, racers)
     start = threading.Barrier(racers)
     statuses: list[int] = []
 
     def racer(age: int) -> None:
         start.wait()
-        try:
-            statuses.append(patch(api, 1, {"age": age}, headers={"If-Match": tag}).status)
-        finally:
-            db.close()  # each thread has its own connection
+        statuses.append(patch(environment_api, 1, {"age": age}, headers={"If-Match": tag}).status)
 
-    threads = [threading.Thread(target=racer, args=(10 + i,)) for i in range(racers)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    run_together(racer, [(10 + i,) for i in range(racers)])
     assert sorted(statuses) == [200] + [412] * (racers - 1)
     assert stored_row(1)[4] == 2  # one write: version 1 -> 2
 
 
-def test_racing_patches_without_if_match_all_apply(people_db, api):
+def test_racing_patches_without_if_match_all_apply(people_db, environments, environment_api):
     racers = WRITE_ATTEMPTS  # each loses at most WRITE_ATTEMPTS - 1 times
+    warm_patchers(environments, racers)
     start = threading.Barrier(racers)
     statuses: list[int] = []
 
     def racer(i: int) -> None:
         start.wait()
-        try:
-            statuses.append(patch(api, 1, {"first_name": f"Racer{i}"}).status)
-        finally:
-            db.close()
+        statuses.append(patch(environment_api, 1, {"first_name": f"Racer{i}"}).status)
 
-    threads = [threading.Thread(target=racer, args=(i,)) for i in range(racers)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    run_together(racer, [(i,) for i in range(racers)])
     # Each was merged onto the version it finally wrote over: no write was lost, none failed.
     assert statuses == [200] * racers
     assert stored_row(1)[4] == 1 + racers

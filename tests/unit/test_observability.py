@@ -1,5 +1,5 @@
-"""The shared logger: each invocation's lines carry its own Lambda context, even when invocations share a process;
-every line within its bound; and what a line says of an exception (no value its message quotes, and short)."""
+"""The shared logger: an invocation's lines, and its threads', carry its Lambda context; every line within its
+bound; and what a line says of an exception (no value its message quotes, and short)."""
 
 import io
 import json
@@ -12,37 +12,26 @@ from conftest import LambdaContext
 from people_api.observability import MAX_ERROR_CHARS, MAX_LOG_LINE_CHARS, error_fields, error_text, logger
 
 
-def test_concurrent_invocations_in_one_process_each_log_their_own_context():
-    # Given two functions invoked at once in one process, as `make dev` runs them (one thread each)
-    both_started = threading.Barrier(2, timeout=10)
-
+def test_a_thread_an_invocation_starts_logs_with_the_invocations_context():
+    # Given a function that logs, and logs again from a thread of its own (as the import's progress writer does)
     @logger.inject_lambda_context
     def handler(event, context):
-        both_started.wait()  # both have appended their context before either logs
         logger.info("working")
         helper = threading.Thread(target=lambda: logger.info("helper thread"))
         helper.start()
         helper.join()
 
-    contexts = [LambdaContext("PurgeImportsFunction"), LambdaContext("ImportCsvFunction")]
-    lines = io.StringIO()
-    terminal = logger.registered_handler.setStream(lines)
-    try:
-        invocations = [threading.Thread(target=handler, args=({}, context)) for context in contexts]
-        for invocation in invocations:
-            invocation.start()
-        for invocation in invocations:
-            invocation.join()
-    finally:
-        logger.registered_handler.setStream(terminal)
+    context = LambdaContext("ImportCsvFunction")
 
-    # Then each one's line names its own function and request
-    logged = [json.loads(line) for line in lines.getvalue().splitlines()]
-    working = {e["function_name"]: e["function_request_id"] for e in logged if e["message"] == "working"}
-    assert working == {context.function_name: context.aws_request_id for context in contexts}
-    # And a thread a function starts still logs with a Lambda context (in Lambda, its invocation's)
-    helpers = [entry for entry in logged if entry["message"] == "helper thread"]
-    assert len(helpers) == 2 and all(entry["function_name"] in working for entry in helpers)
+    # When it is invoked
+    lines = _lines_of(lambda: handler({}, context))
+
+    # Then both lines name the function and its request
+    logged = [json.loads(line) for line in lines]
+    assert [(e["message"], e["function_name"], e["function_request_id"]) for e in logged] == [
+        ("working", "ImportCsvFunction", context.aws_request_id),
+        ("helper thread", "ImportCsvFunction", context.aws_request_id),
+    ]
 
 
 def _lines_of(log) -> list[str]:
