@@ -11,6 +11,7 @@ import signal
 import threading
 import time
 import uuid
+from pathlib import Path
 
 import pymysql
 import pytest
@@ -329,13 +330,55 @@ def test_imports_with_the_largest_records_come_in_pages_under_the_byte_budget(st
     assert len(ids) == len(set(ids)) == count
 
 
+def descendants(pid: int) -> set[int]:
+    """Every process below `pid` (Linux's /proc), whatever process group it is in."""
+    children: dict[int, set[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # ended meanwhile
+        children.setdefault(int(fields[1]), set()).add(int(stat.parent.name))
+    found, todo = set(), [pid]
+    while todo:
+        for child in children.get(todo.pop(), ()):
+            found.add(child)
+            todo.append(child)
+    return found
+
+
+def listening_ports(pids: set[int]) -> set[int]:
+    """The TCP ports these processes listen on (their sockets' inodes in /proc/net/tcp)."""
+    inodes = set()
+    for pid in pids:
+        for fd in Path(f"/proc/{pid}/fd").glob("*"):
+            try:
+                target = os.readlink(fd)
+            except OSError:
+                continue
+            if target.startswith("socket:["):
+                inodes.add(target[8:-1])
+    ports = set()
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if fields[3] == "0A" and fields[9] in inodes:  # 0A: LISTEN
+            ports.add(int(fields[1].split(":")[1], 16))
+    return ports
+
+
 def test_ctrl_c_stops_everything(stack):
+    # Given the stack's processes: its execution environments (each an emulator and its runtime) among them
+    processes = descendants(stack.process.pid)
+    ports = listening_ports(processes | {stack.process.pid})
+    assert len(processes) >= 4 and {stack.api_port, stack.s3_port} < ports
+
     # When the stack gets Ctrl-C
     os.killpg(stack.process.pid, signal.SIGINT)
 
-    # Then it exits cleanly, its process group is empty and nothing listens on its ports
+    # Then it exits cleanly, its process group is empty, none of its processes is left (an environment's runtime
+    # has a process group of its own) and nothing listens on any of its ports
     assert stack.process.wait(STOP_TIMEOUT_SECONDS) == 0
     with pytest.raises(ProcessLookupError):
         os.killpg(stack.process.pid, 0)
-    assert not is_listening(stack.api_port)
-    assert not is_listening(stack.s3_port)
+    assert not [pid for pid in processes if Path(f"/proc/{pid}").exists()]
+    assert not [port for port in ports if is_listening(port)]

@@ -7,6 +7,7 @@ with AWS-shaped events cannot show: the events the local gateway builds.
 from __future__ import annotations
 
 import http.client
+import json
 import re
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import quote
@@ -95,3 +96,24 @@ def test_200_concurrent_requests_to_one_function_are_all_answered(stack):
         statuses = list(clients.map(people_by_age, range(200)))
 
     assert statuses == [200] * 200
+
+
+def test_the_access_log_names_the_route_not_the_path_so_no_name_reaches_the_terminal(stack):
+    # Given a request whose path holds a last name
+    name = "Zyxwvutsrqp"
+    found = stack.request("GET", f"/ids/lastname/{name}")
+    assert found.status == 200
+
+    # Then the access log line has the route's template path (API Gateway's $context.resourcePath), not the name
+    stack.wait_for_line("GET /ids/lastname/{lastname} -> 200", timeout=10)
+    assert name not in stack.output
+    assert name.lower() not in stack.output
+
+
+def test_a_request_over_lambdas_6_mb_is_a_413_and_reaches_no_function(stack):
+    token = {"Authorization": f"Bearer {stack.token()}", "Content-Type": "application/json"}
+    body = json.dumps({"first_name": "Big", "last_name": "x" * 6_300_000}).encode()
+
+    status, content_type, answer = raw_request(stack, "POST", "/people", body, token)
+
+    assert (status, content_type, json.loads(answer)) == (413, "application/json", {"message": "Request Too Long"})
