@@ -102,17 +102,26 @@ def main() -> int:
         api.start()
         running.callback(api.stop)
         running.callback(logs.say, "stopping")
+        # The seed's import and the scheduled functions at once: their cold starts overlap.
+        seeding = threading.Thread(target=_seed, args=(bucket,), name="seed", daemon=True)
         if settings.seed:
-            bucket.put(SEED_CSV, SEED_CSV.name)
-            if not bucket.wait_until_handled(SEED_CSV.name, SEED_TIMEOUT_SECONDS):
-                logs.say(f"{SEED_CSV.name} was not imported within {SEED_TIMEOUT_SECONDS} s; going on without it")
+            seeding.start()
         # Once now (as if each rule had just fired), then daily: a local stack rarely runs until a cron's hour.
         schedules = Schedules(runner, REGION)
         schedules.start()
         running.callback(schedules.stop)
+        if settings.seed:
+            seeding.join()
         _banner(settings, database, time.monotonic() - started_at)
         threading.Event().wait()  # until Ctrl-C (SIGINT) or SIGTERM
     return 0
+
+
+def _seed(bucket) -> None:
+    """people.csv into the bucket, imported as any upload is; waits for the import."""
+    bucket.put(SEED_CSV, SEED_CSV.name)
+    if not bucket.wait_until_handled(SEED_CSV.name, SEED_TIMEOUT_SECONDS):
+        logs.say(f"{SEED_CSV.name} was not imported within {SEED_TIMEOUT_SECONDS} s; going on without it")
 
 
 def _interrupt(_signal: int, _frame) -> None:
