@@ -263,16 +263,18 @@ def _is_error(result: Any) -> bool:
 
 
 class ColdStarts:
-    """At most `at_once` environments in their first invocation at a time, each for at most `hold_seconds`.
+    """At most `at_once` environments (two per CPU) in their first invocation at a time, each for at most
+    `hold_seconds`.
 
     The emulator counts the runtime's start (the handler's imports) in the first invocation's time, which
     Lambda does not (its Init phase has limits of its own), and here every environment shares a few CPUs:
-    32 cold starts at once would each take many times their usual second, and outlast a 5 s timeout. So
-    cold starts take turns; the waiting is not the invocation's time. `hold_seconds` is Lambda's 10 s limit
-    on the Init phase: a long first invocation (an import) lets the next cold start begin after it.
+    64 cold starts at once on 2 CPUs would each take many times their usual fraction of a second, and outlast
+    the authorizer's 5 s timeout. So cold starts take turns; the waiting is not the invocation's time.
+    `hold_seconds` is Lambda's 10 s limit on the Init phase: a long first invocation (an import) lets the next
+    cold start begin after it.
     """
 
-    def __init__(self, at_once: int = max(2, os.cpu_count() or 1), hold_seconds: float = 10.0):
+    def __init__(self, at_once: int = 2 * (os.cpu_count() or 1), hold_seconds: float = 10.0):
         self._slots = threading.Semaphore(at_once)
         self._hold_seconds = hold_seconds
 
