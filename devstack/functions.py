@@ -17,6 +17,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import platform
 import socket
 import subprocess
 import sys
@@ -41,7 +42,13 @@ from devstack import logs
 from devstack.settings import LAYER_DIR
 
 DEFAULT_CONCURRENCY = 32  # execution environments per function (FUNCTION_CONCURRENCY; docs/dev.md)
-EMULATOR = Path(samcli.__file__).parent / "local" / "rapid" / "aws-lambda-rie-x86_64"
+# SAM CLI ships the emulator for Linux on both architectures (the binaries its containers run).
+EMULATOR = (
+    Path(samcli.__file__).parent
+    / "local"
+    / "rapid"
+    / ("aws-lambda-rie-arm64" if platform.machine() in ("aarch64", "arm64") else "aws-lambda-rie-x86_64")
+)
 INVOCATIONS_PATH = "/2015-03-31/functions/function/invocations"
 EMULATOR_START_SECONDS = 10
 

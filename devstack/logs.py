@@ -1,8 +1,9 @@
 """The terminal: each function's output prefixed with its name, devstack's own lines with `devstack`.
 
-Lambda gives every function its own log stream; here all of them share one terminal, so
-sys.stdout and sys.stderr are replaced by streams that remember which function the
-current thread is running and put its name before each line it writes.
+Lambda gives every function its own log stream; here all of them share one terminal. Each
+execution environment's output is read by a thread of devstack's that writes it under the
+function's name (devstack/functions.py); sys.stdout and sys.stderr are replaced by streams that
+remember whose lines the current thread writes and put that name before each line.
 """
 
 from __future__ import annotations
