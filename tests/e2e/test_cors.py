@@ -13,9 +13,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from conftest import free_port
+from devstack.functions import free_port
+from devstack.subprocess_stack import running_stack
 from tests.e2e.browser import headless_chromium
-from tests.e2e.local_stack import running_stack
 
 pytestmark = pytest.mark.e2e
 

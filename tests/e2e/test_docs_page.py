@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from devstack.settings import ROOT
+from devstack.subprocess_stack import running_stack
 from tests.e2e.browser import headless_chromium
-from tests.e2e.local_stack import ROOT, running_stack
 
 pytestmark = pytest.mark.e2e
 

@@ -1,6 +1,6 @@
 """The local gateway answers as API Gateway does: paths as sent, JSON for every error, concurrent invocations.
 
-Over HTTP against `python -m devstack` (tests/e2e/local_stack.py), for what the handler tests
+Over HTTP against `python -m devstack` (devstack/subprocess_stack.py), for what the handler tests
 with AWS-shaped events cannot show: the events the local gateway builds.
 """
 
