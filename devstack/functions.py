@@ -240,7 +240,7 @@ class ExecutionEnvironment:
             except subprocess.TimeoutExpired:
                 self._process.kill()
                 self._process.wait()
-        self._output.join()
+        self._output.join(5)  # a runtime left mid-invocation by a killed emulator may hold the output a while
 
     def _wait_until_listening(self) -> None:
         deadline = time.monotonic() + EMULATOR_START_SECONDS
