@@ -136,12 +136,17 @@ def api_gateway(stacks: list[Stack], runner: LambdaRunner) -> LocalApigwService:
 
 
 def _route_path(app) -> str | None:
-    """The template path (`/people/{id}`) of the route this request's path is, whatever the method asked for."""
+    """The template path (`/people/{id}`) of the route this request's path is, whatever the method asked for.
+
+    Matched under the request's own method, else GET, else the first in order: under any method, /people/age
+    would be /people/{id} for a DELETE (a method /people/age lacks).
+    """
     adapter = app.url_map.bind_to_environ(request.environ)
     methods = adapter.allowed_methods()
     if not methods:
         return None
-    rule, _ = adapter.match(method=methods[0], return_rule=True)
+    method = next(m for m in (request.method, "GET", *sorted(methods)) if m in methods)
+    rule, _ = adapter.match(method=method, return_rule=True)
     return PathConverter.convert_path_to_api_gateway(rule.endpoint)
 
 

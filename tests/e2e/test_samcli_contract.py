@@ -14,10 +14,11 @@ import json
 from pathlib import Path
 
 import pytest
+from flask import request
 from samcli.lib.providers.sam_stack_provider import SamLocalStackProvider
 
 from conftest import InProcessRunner, load_template
-from devstack.api import api_gateway, template_routes
+from devstack.api import RESOURCE_PATH, api_gateway, template_routes
 from devstack.functions import template_functions
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -86,7 +87,10 @@ def test_devstack_serves_exactly_the_templates_routes(stacks):
 def test_each_route_reaches_its_function_as_a_rest_proxy_event(stacks, handlers):
     # Given SAM CLI's API Gateway with devstack's runner
     functions, stand_ins, received = handlers
-    client = gateway_client(stacks, functions, stand_ins)
+    app = api_gateway(stacks, InProcessRunner(functions, stand_ins))._app
+    logged_as = []  # what the access log names each request by
+    app.after_request(lambda response: logged_as.append(request.environ.get(RESOURCE_PATH)) or response)
+    client = app.test_client()
 
     routed = {function_name for _, _, function_name in api_routes_in_template()}
     for path, method, function_name in sorted(api_routes_in_template()):
@@ -99,8 +103,10 @@ def test_each_route_reaches_its_function_as_a_rest_proxy_event(stacks, handlers)
             headers={"Authorization": "Bearer a.b.c"},
         )
 
-        # Then the route's function got an API Gateway REST proxy event, and its answer came back
+        # Then the route's function got an API Gateway REST proxy event, and its answer came back; the access log
+        # names the route's template path (/people/age, not /people/{id}, which the same path also matches)
         assert response.status_code == 200, (path, method)
+        assert logged_as[-1] == path
         assert response.get_json() == function_name
         event = received[function_name][-1]
         assert (event["httpMethod"], event["resource"], event["requestContext"]["resourcePath"]) == (method, path, path)
