@@ -200,4 +200,4 @@ def test_issuer_down_is_503_not_401(public_reads, people_db, token_issuer, capsy
     response = call(public_reads, "POST", "/people", token_issuer.token([WRITER]), body=NEW_PERSON)
 
     assert status_and_json(response) == (503, {"message": "tokens cannot be checked right now; try again"})
-    assert "Traceback" in capsys.readouterr().err  # a fault, unlike a refusal, shows its trace
+    assert "Traceback" in capsys.readouterr().err  # a fault shows its trace
