@@ -132,22 +132,23 @@ _READS_NEED_A_TOKEN = "; the people reads need a token too"
 
 
 def _banner(settings: Settings, database, seconds: float) -> None:
-    api_url, s3_url = settings.api_url, settings.s3_url
+    """What runs where, and commands to try, each as it must be typed for this stack (its ports and bucket)."""
+    api_url, s3_url, find = settings.api_url, settings.s3_url, settings.finding_variables
     reads = _READS_NEED_A_TOKEN if settings.reads_authorizer else ""
+    bearer = f'-H "Authorization: Bearer $({find}make -s token)"'
     for line in (
         f"ready in {seconds:.1f} s (Ctrl-C stops everything)",
         f"  API       {api_url}   (the routes of template.yaml{reads})",
         f"  S3        {s3_url}   bucket {settings.bucket}: a .csv put there is imported",
         "  schedule  the template's scheduled functions ran at start and run every 24 hours (docs/dev.md)",
         f"  MySQL     {database.user}@{database.host}:{database.port}, database {database.database}",
-        f"  try       curl {api_url}/people/age",
+        f"  try       curl {bearer + ' ' if reads else ''}{api_url}/people/age",
         f"  docs      {api_url}/docs   (every operation, to read and try in a browser)",
-        "  token     make token   (prints an access token of the local issuer, allowed everything; 1 hour)",
-        f'  write     curl -H "Authorization: Bearer $(make -s token)" -H "Content-Type: application/json"'
-        f' -d \'{{"first_name": "Ada", '
-        f'"last_name": "Lovelace", "age": 36}}\' {api_url}/people',
-        f"  import    make put FILE=my.csv   (or any S3 client on {s3_url}; any credentials do)",
-        f'            then curl -H "Authorization: Bearer $(make -s token)" {api_url}/imports',
+        f"  token     {find}make token   (prints an access token of the local issuer, allowed everything; 1 hour)",
+        f'  write     curl {bearer} -H "Content-Type: application/json"'
+        f' -d \'{{"first_name": "Ada", "last_name": "Lovelace", "age": 36}}\' {api_url}/people',
+        f"  import    {find}make put FILE=my.csv   (or any S3 client on {s3_url}; any credentials do)",
+        f"            then curl {bearer} {api_url}/imports",
     ):
         logs.say(line)
 

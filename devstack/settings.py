@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,6 +12,9 @@ TEMPLATE = ROOT / "template.yaml"
 LAYER_DIR = ROOT / "layers"  # the layer's package as Lambda puts it on the path (/opt/python)
 REGION = "us-east-1"
 ACCOUNT_ID = "123456789012"  # moto's default account: the ARNs of a local stack
+DEFAULT_API_PORT = 3000
+DEFAULT_S3_PORT = 4566
+DEFAULT_BUCKET = "people-import"
 
 
 @dataclass(frozen=True)
@@ -30,14 +34,22 @@ class Settings:
     def from_environ(cls) -> Settings:
         return cls(
             host="127.0.0.1",
-            api_port=int(os.environ.get("API_PORT", 3000)),
-            s3_port=int(os.environ.get("S3_PORT", 4566)),
-            bucket=os.environ.get("BUCKET", "people-import"),
+            api_port=int(os.environ.get("API_PORT", DEFAULT_API_PORT)),
+            s3_port=int(os.environ.get("S3_PORT", DEFAULT_S3_PORT)),
+            bucket=os.environ.get("BUCKET", DEFAULT_BUCKET),
             seed=os.environ.get("SEED", "1") != "0",
             reads_authorizer=os.environ.get("PEOPLE_READS_AUTHORIZER", ""),
             cors_allowed_origins=os.environ.get("CORS_ALLOWED_ORIGINS", ""),
             function_concurrency=int(os.environ.get("FUNCTION_CONCURRENCY") or 0) or None,
         )
+
+    @property
+    def finding_variables(self) -> str:
+        """What `make token` and `make put` need to be told to find this stack (`API_PORT=3100 ...`): the
+        variables whose value is not their default, as a command's prefix (empty with the defaults)."""
+        given = {"API_PORT": self.api_port, "S3_PORT": self.s3_port, "BUCKET": self.bucket}
+        defaults = {"API_PORT": DEFAULT_API_PORT, "S3_PORT": DEFAULT_S3_PORT, "BUCKET": DEFAULT_BUCKET}
+        return "".join(f"{name}={shlex.quote(str(value))} " for name, value in given.items() if value != defaults[name])
 
     @property
     def api_url(self) -> str:

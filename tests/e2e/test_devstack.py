@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import threading
 import time
 import uuid
@@ -17,6 +18,7 @@ import pymysql
 import pytest
 from pymysql.constants import ER
 
+from devstack.settings import ROOT
 from devstack.subprocess_stack import is_listening, running_stack
 from people_api.config import database_settings
 from people_api.http import cursors
@@ -72,6 +74,27 @@ def test_people_by_age(stack):
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+def banner_command(stack, label: str) -> str:
+    """The command the banner suggests on its `label` line (what a user copies), without the note after it."""
+    [line] = [line for line in stack.lines if f"|   {label:<10}" in line]
+    return line.split(f"{label:<10}", 1)[1].split("   (")[0].strip()
+
+
+def test_the_banners_commands_work_as_printed_on_other_ports(stack):
+    """The stack runs on ports other than the defaults; a command copied from its banner must still find it."""
+    shell = {name: value for name, value in os.environ.items() if name not in ("API_PORT", "S3_PORT", "BUCKET")}
+
+    def run(command: str) -> subprocess.CompletedProcess:
+        return subprocess.run(["bash", "-c", command], cwd=ROOT, env=shell, capture_output=True, text=True)
+
+    token = run(banner_command(stack, "token").replace("make token", "make -s token"))
+    written = run(banner_command(stack, "write") + " -s -o /dev/null -w '%{http_code}'")
+
+    assert f"S3_PORT={stack.s3_port} " in banner_command(stack, "token")
+    assert stack.request("GET", "/imports", headers=bearer(token.stdout.strip())).status == 200
+    assert written.stdout == "201", written.stderr
 
 
 def test_a_write_without_a_token_is_401_with_a_bearer_challenge(stack):
