@@ -1,62 +1,134 @@
-"""The functions' settings: one model of every environment variable, validated when a function starts.
+"""The functions' settings: every environment variable, read and checked once when a function starts.
 
-Adding a setting is adding a field: its name in capitals is the variable's name. An empty
+Adding a setting is adding a field with its parser: its name in capitals is the variable's name. An empty
 variable counts as unset. In AWS, Secrets Manager fills in what the `DB_*` variables leave out.
+A plain frozen dataclass and small parsers, not a validation model: building one cost each function start
+about a quarter of its cold start (issue 20; README, Speed).
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Literal
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
+from functools import lru_cache
+from typing import Any
 from urllib.parse import urlsplit
-
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 DEFAULT_DATABASE = "people"
 SECRET_MAX_AGE_SECONDS = 300
+IMPORT_LOAD_METHODS = ("auto", "load_data", "insert")  # auto: LOAD DATA where the server allows it
 
 
 class SettingsInvalid(ValueError):
     """An environment variable has a value the functions cannot use; the message names it."""
 
 
-class Settings(BaseModel):
-    model_config = ConfigDict(frozen=True)
+def _text(value: str) -> str:
+    return value
 
-    db_host: str | None = None
-    db_port: int | None = Field(None, ge=1, le=65535)
-    db_user: str | None = None
-    db_password: str | None = None
-    db_name: str | None = None
-    db_secret_arn: str | None = None  # an RDS-style secret (JSON) with what the DB_* variables leave out
-    db_connect_timeout: int = Field(3, ge=1)
-    db_read_timeout: int = Field(10, ge=1)
-    db_write_timeout: int = Field(10, ge=1)
-    db_local_infile: bool = False  # the CSV import's LOAD DATA LOCAL; off for the API, whose server could ask for files
-    db_tls: bool = False  # verified TLS with the system's CA store: RDS Proxy, whose certificates come from ACM
-    app_db_secret_arn: str | None = None  # the Migrate function's: the least-privileged user it creates
-    max_import_bytes: int = Field(256 * 1024 * 1024, ge=1)
-    import_load_method: Literal["auto", "load_data", "insert"] = "auto"  # auto: LOAD DATA where the server allows it
-    auth_issuer: str | None = None  # the authorizer's: the token issuer (`iss`)
-    auth_audience: str | None = None  # comma-separated `aud` (or Cognito `client_id`) values accepted
-    auth_jwks_url: str | None = None  # the issuer's keys; default <issuer>/.well-known/jwks.json
-    cursor_key: SecretStr | None = Field(None, min_length=32)  # signs page cursors (http/cursors.py), locally
-    cursor_key_secret_arn: str | None = None  # in AWS: the secret holding the cursor key (template: CursorKeySecret)
-    read_cache_seconds: int = Field(3, ge=0)  # Cache-Control max-age of successful reads
-    import_retention_days: int = Field(30, ge=1)  # import records older than this are purged (template parameter)
-    cors_allowed_origins: str = ""  # comma-separated browser origins that may read the answers (template parameter)
+
+def _whole(low: int, high: int | None = None) -> Callable[[str], int]:
+    """A parser of whole numbers written in decimal digits, from `low` (to `high`)."""
+    expected = f"a whole number from {low} to {high}" if high is not None else f"a whole number of at least {low}"
+
+    def parse(value: str) -> int:
+        digits = value.strip()
+        if not (digits.removeprefix("-").isascii() and digits.removeprefix("-").isdigit()):
+            raise ValueError(f"must be {expected}, in decimal digits")
+        number = int(digits)
+        if number < low or (high is not None and number > high):
+            raise ValueError(f"must be {expected}, not {number}")
+        return number
+
+    return parse
+
+
+_TRUE = {"1", "true", "t", "yes", "y", "on"}
+_FALSE = {"0", "false", "f", "no", "n", "off"}
+
+
+def _flag(value: str) -> bool:
+    word = value.strip().lower()
+    if word not in _TRUE | _FALSE:
+        raise ValueError("must be true or false")
+    return word in _TRUE
+
+
+def _one_of(*choices: str) -> Callable[[str], str]:
+    def parse(value: str) -> str:
+        if value not in choices:
+            raise ValueError(f"must be one of {', '.join(choices)}")
+        return value
+
+    return parse
+
+
+def _at_least_characters(length: int) -> Callable[[str], str]:
+    def parse(value: str) -> str:  # a secret: the message never quotes it
+        if len(value) < length:
+            raise ValueError(f"must be at least {length} characters, not {len(value)}")
+        return value
+
+    return parse
+
+
+def _setting(default: Any, parse: Callable[[str], Any] = _text, **options: Any) -> Any:
+    return field(default=default, metadata={"parse": parse}, **options)
+
+
+@dataclass(frozen=True)
+class Settings:
+    db_host: str | None = _setting(None)
+    db_port: int | None = _setting(None, _whole(1, 65535))
+    db_user: str | None = _setting(None)
+    db_password: str | None = _setting(None, repr=False)
+    db_name: str | None = _setting(None)
+    db_secret_arn: str | None = _setting(None)  # an RDS-style secret (JSON) with what the DB_* variables leave out
+    db_connect_timeout: int = _setting(3, _whole(1))
+    db_read_timeout: int = _setting(10, _whole(1))
+    db_write_timeout: int = _setting(10, _whole(1))
+    # The CSV import's LOAD DATA LOCAL; off for the API, whose server could ask for files.
+    db_local_infile: bool = _setting(False, _flag)
+    db_tls: bool = _setting(False, _flag)  # verified TLS with the system's CA store: RDS Proxy, with ACM certificates
+    app_db_secret_arn: str | None = _setting(None)  # the Migrate function's: the least-privileged user it creates
+    max_import_bytes: int = _setting(256 * 1024 * 1024, _whole(1))
+    import_load_method: str = _setting("auto", _one_of(*IMPORT_LOAD_METHODS))
+    auth_issuer: str | None = _setting(None)  # the authorizer's: the token issuer (`iss`)
+    auth_audience: str | None = _setting(None)  # comma-separated `aud` (or Cognito `client_id`) values accepted
+    auth_jwks_url: str | None = _setting(None)  # the issuer's keys; default <issuer>/.well-known/jwks.json
+    # Signs page cursors (http/cursors.py), locally; never in a message or a repr.
+    cursor_key: str | None = _setting(None, _at_least_characters(32), repr=False)
+    cursor_key_secret_arn: str | None = _setting(None)  # in AWS: the secret holding the cursor key (CursorKeySecret)
+    read_cache_seconds: int = _setting(3, _whole(0))  # Cache-Control max-age of successful reads
+    import_retention_days: int = _setting(30, _whole(1))  # import records older than this are purged
+    cors_allowed_origins: str = _setting("")  # comma-separated browser origins that may read the answers
+
+
+_FIELDS = tuple((f.name, f.name.upper(), f.metadata["parse"]) for f in fields(Settings))
 
 
 def read_settings(environ: Mapping[str, str] = os.environ) -> Settings:
-    """The settings the environment gives; SettingsInvalid names each variable that is not valid."""
-    values = {name: environ[name.upper()] for name in Settings.model_fields if environ.get(name.upper())}
-    try:
-        return Settings.model_validate(values)
-    except ValidationError as error:
-        problems = "; ".join(f"{problem['loc'][0].upper()}: {problem['msg']}" for problem in error.errors())
-        raise SettingsInvalid(f"invalid environment: {problems}") from None
+    """The settings the environment gives; SettingsInvalid names each variable that is not valid.
+
+    Checked once per set of values: a warm function (and each page cursor it signs) gets the same object back.
+    """
+    return _settings_of(tuple(environ.get(variable) or None for _, variable, _ in _FIELDS))
+
+
+@lru_cache(maxsize=16)
+def _settings_of(values: tuple[str | None, ...]) -> Settings:
+    parsed, problems = {}, []
+    for (name, variable, parse), value in zip(_FIELDS, values, strict=True):
+        if value is None:
+            continue
+        try:
+            parsed[name] = parse(value)
+        except ValueError as error:
+            problems.append(f"{variable}: {error}")
+    if problems:
+        raise SettingsInvalid(f"invalid environment: {'; '.join(problems)}")
+    return Settings(**parsed)
 
 
 @dataclass(frozen=True)
@@ -114,7 +186,7 @@ def cursor_key(environ: Mapping[str, str] = os.environ) -> bytes:
     """The key that signs page cursors: `CURSOR_KEY`, or the secret `CURSOR_KEY_SECRET_ARN` names (cached)."""
     settings = read_settings(environ)
     if settings.cursor_key is not None:
-        return settings.cursor_key.get_secret_value().encode()
+        return settings.cursor_key.encode()
     if settings.cursor_key_secret_arn:
         from aws_lambda_powertools.utilities import parameters
 
