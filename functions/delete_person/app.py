@@ -9,7 +9,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from people_api.auth import access
 from people_api.errors import NotFound
 from people_api.http.conditional import PreconditionFailed, require_match
-from people_api.http.requests import PathId, request_header
+from people_api.http.requests import path_id, request_header
 from people_api.http.resolver import make_resolver
 from people_api.observability import logger, metrics
 from people_api.people.store import erase_person, person_by_id
@@ -18,7 +18,8 @@ app = make_resolver()
 
 
 @app.delete("/people/<id>")
-def delete_person(person_id: PathId) -> Response[None]:
+def delete_person(id: str) -> Response[None]:
+    person_id = path_id(id)
     if_match = request_header(app, "If-Match")
     if if_match is None:
         if not erase_person(person_id):

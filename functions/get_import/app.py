@@ -3,7 +3,7 @@
 from aws_lambda_powertools.logging import correlation_paths
 
 from people_api.errors import NotFound
-from people_api.http.requests import PathId
+from people_api.http.requests import path_id
 from people_api.http.resolver import make_resolver
 from people_api.imports.store import import_by_id
 from people_api.observability import logger
@@ -12,7 +12,8 @@ app = make_resolver()
 
 
 @app.get("/imports/<id>")
-def get_import(import_id: PathId) -> dict:
+def get_import(id: str) -> dict:
+    import_id = path_id(id)
     record = import_by_id(import_id)
     if record is None:
         raise NotFound(f"no import has id {import_id}")

@@ -6,7 +6,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 
 from people_api.http.conditional import not_modified
-from people_api.http.requests import PathId, request_header
+from people_api.http.requests import path_id, request_header
 from people_api.http.resolver import make_resolver
 from people_api.http.responses import person_response
 from people_api.observability import logger
@@ -17,8 +17,8 @@ app = make_resolver()
 
 
 @app.get("/people/<id>")
-def get_person(person_id: PathId) -> Response[dict | None]:
-    person = person_by_id(person_id)
+def get_person(id: str) -> Response[dict | None]:
+    person = person_by_id(path_id(id))
     if not_modified(request_header(app, "If-None-Match"), person.etag):
         return Response(status_code=HTTPStatus.NOT_MODIFIED, headers={"ETag": person.etag})
     return person_response(person, utc_today())

@@ -2,8 +2,8 @@
 
 from aws_lambda_powertools.logging import correlation_paths
 
-from people_api.http.cursors import DEFAULT_LIMIT, IDS_BY_LAST_NAME
-from people_api.http.requests import Cursor, Limit, percent_decoded
+from people_api.http.cursors import IDS_BY_LAST_NAME
+from people_api.http.requests import page_parameters, percent_decoded
 from people_api.http.resolver import make_resolver
 from people_api.observability import logger
 from people_api.people.store import ids_with_last_name
@@ -12,7 +12,8 @@ app = make_resolver()
 
 
 @app.get("/ids/lastname/<lastname>")
-def ids_by_last_name(lastname: str, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None) -> dict:
+def ids_by_last_name(lastname: str) -> dict:
+    limit, cursor = page_parameters(app)
     last_name = percent_decoded(lastname, "lastname").strip()
     (after_id,) = IDS_BY_LAST_NAME.after(cursor)
     ids = ids_with_last_name(last_name, after_id, limit + 1)

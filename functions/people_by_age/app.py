@@ -2,8 +2,8 @@
 
 from aws_lambda_powertools.logging import correlation_paths
 
-from people_api.http.cursors import DEFAULT_LIMIT, PEOPLE_BY_AGE
-from people_api.http.requests import Cursor, Limit
+from people_api.http.cursors import PEOPLE_BY_AGE
+from people_api.http.requests import page_parameters
 from people_api.http.resolver import make_resolver
 from people_api.http.responses import people_json
 from people_api.observability import logger
@@ -14,7 +14,8 @@ app = make_resolver()
 
 
 @app.get("/people/age")
-def people_by_age(limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None) -> dict:
+def people_by_age() -> dict:
+    limit, cursor = page_parameters(app)
     today = utc_today()
     after_age, after_id = PEOPLE_BY_AGE.after(cursor)
     people = people_in_age_order(after_age, after_id, limit + 1, today)

@@ -7,7 +7,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from people_api.auth import access
 from people_api.errors import Conflict
 from people_api.http.conditional import PreconditionFailed, require_match
-from people_api.http.requests import PathId, json_object_body, request_header
+from people_api.http.requests import json_object_body, path_id, request_header
 from people_api.http.resolver import make_resolver
 from people_api.http.responses import person_response
 from people_api.observability import logger, metrics
@@ -22,7 +22,8 @@ app = make_resolver()
 
 
 @app.patch("/people/<id>")
-def update_person(person_id: PathId) -> Response[dict]:
+def update_person(id: str) -> Response[dict]:
+    person_id = path_id(id)
     patch = json_object_body(app, MEDIA_TYPES)
     if_match = request_header(app, "If-Match")
     today = utc_today()

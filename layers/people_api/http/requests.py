@@ -4,22 +4,17 @@ from __future__ import annotations
 
 import base64
 import json
-from typing import Annotated, Any
+from typing import Any
 from urllib.parse import unquote
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, content_types
-from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.utilities.data_classes.common import BaseProxyEvent
-from pydantic import BeforeValidator
 
-from people_api.http.cursors import MAX_CURSOR_LENGTH, MAX_LIMIT
+from people_api.http.cursors import DEFAULT_LIMIT, MAX_CURSOR_LENGTH, MAX_LIMIT
 from people_api.people.person import MAX_ID
 
 MAX_BODY_BYTES = 16 * 1024
 JSON = content_types.APPLICATION_JSON
-
-Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Page size")]
-Cursor = Annotated[str | None, Query(max_length=MAX_CURSOR_LENGTH, description="`next_cursor` of the previous page")]
 
 
 class BadRequest(Exception):
@@ -34,20 +29,51 @@ class UnsupportedMediaType(Exception):
     """The body's Content-Type is not one the route reads (415)."""
 
 
-def _decimal_digits(value: object) -> object:
-    """Decimal digits, no leading zero: pydantic alone would also take `1.0`, `+1`, ` 1`, `01` or `1_0` for 1.
+class ParameterInvalid(ValueError):
+    """A path or query parameter out of its rules; `field` names it, the message says the rule."""
 
-    `0` itself passes, to be refused by the range check with its own message.
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+
+
+class PathParameterInvalid(ParameterInvalid):
+    """The path names nothing that could exist, such as `/people/1.0` (400)."""
+
+
+class QueryParameterInvalid(ParameterInvalid):
+    """A query parameter such as `limit=0` (422)."""
+
+
+def _whole_number(text: str, low: int, high: int) -> int | None:
+    """`text` as a number from `low` to `high` in decimal digits without a leading zero, or None.
+
+    `int()` alone would also take `+1`, ` 1`, `1_0` or non-ASCII digits.
     """
-    if isinstance(value, str) and not (value.isascii() and value.isdigit() and len(value) <= 16):
-        raise ValueError(f"must be a whole number from 1 to {MAX_ID} written with digits only")
-    if isinstance(value, str) and value.startswith("0") and value != "0":
-        raise ValueError(f"must be a whole number from 1 to {MAX_ID} without leading zeros")
-    return value
+    if not (text.isascii() and text.isdigit() and len(text) <= 16) or (text.startswith("0") and text != "0"):
+        return None
+    number = int(text)
+    return number if low <= number <= high else None
 
 
-# The `{id}` of a path: a person's or an import's (400 naming `id` otherwise).
-PathId = Annotated[int, BeforeValidator(_decimal_digits), Path(alias="id", ge=1, le=MAX_ID)]
+def path_id(text: str) -> int:
+    """The `{id}` of a path, a person's or an import's: 400 naming `id` unless it is digits from 1 to MAX_ID."""
+    number = _whole_number(text, 1, MAX_ID)
+    if number is None:
+        raise PathParameterInvalid("id", f"must be a whole number from 1 to {MAX_ID} in digits, no leading zero")
+    return number
+
+
+def page_parameters(app: APIGatewayRestResolver) -> tuple[int, str | None]:
+    """A listing's `limit` (1 to MAX_LIMIT, else DEFAULT_LIMIT) and `cursor` (a `next_cursor`); 422 naming either."""
+    query = app.current_event.query_string_parameters or {}
+    limit_text, cursor = query.get("limit"), query.get("cursor")
+    limit = DEFAULT_LIMIT if limit_text is None else _whole_number(limit_text, 1, MAX_LIMIT)
+    if limit is None:
+        raise QueryParameterInvalid("limit", f"must be a whole number from 1 to {MAX_LIMIT} in digits")
+    if cursor is not None and len(cursor) > MAX_CURSOR_LENGTH:
+        raise QueryParameterInvalid("cursor", f"must be at most {MAX_CURSOR_LENGTH} characters")
+    return limit, cursor
 
 
 def json_object_body(app: APIGatewayRestResolver, media_types: tuple[str, ...] = (JSON,)) -> dict[str, Any]:
