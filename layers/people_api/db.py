@@ -1,5 +1,11 @@
 """The database connection: one per warm container, opened lazily, re-opened when it drops.
 
+No ping before a request (a round trip each): a connection the server closed while it sat idle shows
+as a socket with something to read (its end of stream, or the error the server said why with), which
+costs a system call to see, and is opened again before anything is sent. A connection lost during a
+statement is sent again once on a new connection for reads (`read_cursor`); a write whose outcome is
+unknown is never sent again: DatabaseUnavailable (503).
+
 One per thread, in fact: a Lambda invocation uses one, and what reads the database from threads of
 its own (devstack's import progress view, tests) gets connections of their own.
 Connections run in autocommit (each statement commits by itself, and reads never see a stale
@@ -10,7 +16,7 @@ This module and the `*_store` modules are the only code that touches pymysql.
 
 from __future__ import annotations
 
-import ssl
+import select
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -60,21 +66,33 @@ def connect(settings: DatabaseSettings, **overrides) -> pymysql.Connection:
         # A context of our own: PyMySQL's ssl_verify_* options skip the host name check when no CA
         # file is given. This one checks the chain against the system's CAs and the host name, and
         # PyMySQL then refuses a server that does not offer TLS instead of falling back.
+        import ssl  # only here: the API's connections to RDS Proxy need it, the local ones do not
+
         options["ssl"] = ssl.create_default_context()
     return pymysql.connect(**(options | overrides))
 
 
 def connection() -> pymysql.Connection:
-    """This thread's connection, checked with a ping and re-opened if it dropped."""
+    """This thread's connection, re-opened if the server closed it while it was idle."""
     conn = getattr(_local, "connection", None)
-    if conn is not None:
-        try:
-            conn.ping(reconnect=False)
-            return conn
-        except pymysql.Error:
-            close()
+    if conn is not None and not _closed_by_server(conn):
+        return conn
+    close()
     _local.connection = connect(database_settings())
     return _local.connection
+
+
+def _closed_by_server(conn: pymysql.Connection) -> bool:
+    """An idle connection whose socket has something to read: the server closed it (KILL, wait_timeout, restart).
+
+    PyMySQL has no public handle on its socket; `_sock` is None once it has closed it itself.
+    """
+    sock = conn._sock
+    if sock is None:
+        return True
+    poll = select.poll()
+    poll.register(sock, select.POLLIN)
+    return bool(poll.poll(0))
 
 
 def close() -> None:
@@ -99,6 +117,28 @@ def cursor() -> Iterator[Cursor]:
     """A cursor in autocommit mode; connection failures become DatabaseUnavailable."""
     with _unavailable_as_domain_error(), connection().cursor() as cur:
         yield cur
+
+
+@contextmanager
+def read_cursor() -> Iterator[Cursor]:
+    """Like `cursor()`, for statements that change nothing: one that loses its connection is sent again, once."""
+    with _unavailable_as_domain_error(), connection().cursor(_ReadCursor) as cur:
+        yield cur
+
+
+class _ReadCursor(Cursor):
+    def execute(self, query, args=None):
+        try:
+            return super().execute(query, args)
+        except pymysql.Error as error:
+            # A read that timed out is not sent again: it would only wait as long once more.
+            if not is_unavailable(error) or isinstance(error.__context__, TimeoutError):
+                raise
+        logger.info("database connection lost during a read; reading again on a new connection")
+        with suppress(pymysql.Error):  # what is left of the old one
+            self.connection.close()
+        self.connection.connect()
+        return super().execute(query, args)
 
 
 @contextmanager

@@ -1,7 +1,10 @@
 """A database that goes away gives 503 with a message; the function recovers on its own."""
 
 import socket
+import threading
+import time
 
+import pymysql
 import pytest
 
 from devstack.functions import free_port
@@ -60,3 +63,88 @@ def test_writes_also_answer_503_and_change_nothing(people_db, api, monkeypatch, 
     assert r.status == 503
     monkeypatch.undo()
     assert len(get_people(api).json["people"]) == 7
+
+
+# No ping per request: a connection the server dropped between requests, or during one.
+
+
+def kill(settings, connection_id: int) -> None:
+    """KILL CONNECTION from a second connection; returns once the server no longer lists it."""
+    with db.connect(settings) as admin, admin.cursor() as cur:
+        cur.execute("KILL CONNECTION %s", (connection_id,))
+        while cur.execute("SELECT 1 FROM information_schema.PROCESSLIST WHERE ID = %s", (connection_id,)):
+            time.sleep(0.01)
+
+
+def wait_for_statement(cur, like: str) -> int:
+    """The id of the connection that is running a statement `like` this (the test's own excepted)."""
+    for _ in range(500):
+        cur.execute(
+            "SELECT ID FROM information_schema.PROCESSLIST WHERE INFO LIKE %s AND ID <> CONNECTION_ID()", (like,)
+        )
+        row = cur.fetchone()
+        if row:
+            return row[0]
+        time.sleep(0.01)
+    raise AssertionError(f"no statement like {like!r} started")
+
+
+def in_thread(call) -> tuple[threading.Thread, list]:
+    answers: list = []
+    thread = threading.Thread(target=lambda: answers.append(call()))
+    thread.start()
+    return thread, answers
+
+
+def test_a_warm_request_sends_no_ping(people_db, api, monkeypatch):
+    assert get_people(api).status == 200
+
+    def no_ping(*_args, **_kwargs):
+        raise AssertionError("a request pinged the database")
+
+    monkeypatch.setattr(pymysql.connections.Connection, "ping", no_ping)
+    assert get_people(api).status == 200
+    assert api("create_person", "POST", "/people", "/people", body='{"first_name": "Warm"}').status == 201
+
+
+def test_a_connection_killed_between_requests_serves_the_next_read_and_write(people_db, api):
+    assert get_people(api).status == 200
+    kill(people_db, db.connection().thread_id())
+
+    created = api("create_person", "POST", "/people", "/people", body='{"first_name": "After"}')
+    assert created.status == 201  # the write went out on a new connection: the old one was seen dropped first
+
+    kill(people_db, db.connection().thread_id())
+    assert len(get_people(api).json["people"]) == 8
+
+
+def test_a_read_whose_connection_is_killed_midway_is_read_again(people_db, api):
+    with db.connect(people_db) as admin, admin.cursor() as cur:
+        cur.execute("LOCK TABLES people WRITE")  # the read waits on the table, mid-statement
+        thread, answers = in_thread(
+            lambda: api("get_person", "GET", "/people/1", "/people/{id}", path_params={"id": "1"})
+        )
+        kill(people_db, wait_for_statement(cur, "SELECT%FROM people WHERE id%"))
+        cur.execute("UNLOCK TABLES")
+        thread.join(10)
+    assert (answers[0].status, answers[0].json["first_name"]) == (200, "Matt")
+
+
+def test_a_write_whose_connection_is_killed_midway_is_503_and_not_sent_again(people_db, api):
+    before = api("get_person", "GET", "/people/1", "/people/{id}", path_params={"id": "1"}).json
+    with db.connect(people_db) as admin, admin.cursor() as cur:
+        admin.begin()
+        cur.execute("SELECT id FROM people WHERE id = 1 FOR UPDATE")  # the write waits on the row
+        thread, answers = in_thread(
+            lambda: api(
+                "update_person", "PATCH", "/people/1", "/people/{id}", path_params={"id": "1"}, body='{"age": 99}'
+            )
+        )
+        kill(people_db, wait_for_statement(cur, "UPDATE people SET%"))
+        admin.rollback()
+        thread.join(10)
+
+    assert answers[0].status == 503
+    time.sleep(0.2)  # a write sent again would have landed by now
+    after = api("get_person", "GET", "/people/1", "/people/{id}", path_params={"id": "1"}).json
+    assert after == before

@@ -96,7 +96,7 @@ def record_progress(conn: pymysql.Connection, import_id: int, rows: RowCounts, b
 
 def import_of(obj: ObjectRef) -> ImportRecord | None:
     """The record of this object's content (bucket, key, ETag), or None before its first event claimed it."""
-    with db.cursor() as cur:
+    with db.read_cursor() as cur:
         cur.execute(
             f"SELECT {_RECORD_COLUMNS} FROM imports WHERE bucket = %s AND object_key_hash = %s AND etag = %s",
             (obj.bucket, obj.key_hash, obj.etag),
@@ -107,7 +107,7 @@ def import_of(obj: ObjectRef) -> ImportRecord | None:
 
 def import_by_id(import_id: int, conn: pymysql.Connection | None = None) -> ImportRecord | None:
     """The record, or None; on `conn` (the import's own), else on this thread's connection (the API's)."""
-    with conn.cursor() if conn is not None else db.cursor() as cur:
+    with conn.cursor() if conn is not None else db.read_cursor() as cur:
         cur.execute(f"SELECT {_RECORD_COLUMNS} FROM imports WHERE id = %s", (import_id,))
         row = cur.fetchone()
     return None if row is None else _record(row)
@@ -115,7 +115,7 @@ def import_by_id(import_id: int, conn: pymysql.Connection | None = None) -> Impo
 
 def imports_newest_first(before_id: int, count: int) -> list[ImportRecord]:
     """Up to `count` records with an id below `before_id`, newest first."""
-    with db.cursor() as cur:
+    with db.read_cursor() as cur:
         cur.execute(
             f"SELECT {_RECORD_COLUMNS} FROM imports WHERE id < %s ORDER BY id DESC LIMIT %s", (before_id, count)
         )

@@ -95,7 +95,7 @@ def erase_person(person_id: int, current: StoredPerson | None = None) -> bool:
 
 
 def person_by_id(person_id: int) -> StoredPerson:
-    with db.cursor() as cur:
+    with db.read_cursor() as cur:
         cur.execute(f"SELECT {COLUMNS} FROM people WHERE id = %s", (person_id,))
         row = cur.fetchone()
     if row is None:
@@ -105,14 +105,14 @@ def person_by_id(person_id: int) -> StoredPerson:
 
 def people_in_id_order(after_id: int, count: int) -> list[StoredPerson]:
     """Up to `count` people after id `after_id`, ordered by id."""
-    with db.cursor() as cur:
+    with db.read_cursor() as cur:
         cur.execute(f"SELECT {COLUMNS} FROM people WHERE id > %s ORDER BY id LIMIT %s", (after_id, count))
         return [StoredPerson(*row) for row in cur.fetchall()]
 
 
 def ids_with_last_name(last_name: str, after_id: int, count: int) -> list[int]:
     """Up to `count` ids after `after_id` of the people with this last name, case-insensitively, in id order."""
-    with db.cursor() as cur:
+    with db.read_cursor() as cur:
         cur.execute(
             "SELECT id FROM people WHERE last_name_key = %s AND id > %s ORDER BY id LIMIT %s",
             (last_name_key(last_name), after_id, count),
@@ -129,7 +129,7 @@ def people_in_age_order(after_age: int | None, after_id: int, count: int, today:
     newest first, which is inferred age order, each age being a one-year range of
     dates whose rows are then ordered by id; and last, people with neither.
     """
-    with db.cursor() as cur:
+    with db.read_cursor() as cur:
         if after_age is None:
             return _without_age(cur, after_id, count)
         rows = _with_age(cur, after_age, after_id, count, today)
