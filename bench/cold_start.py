@@ -1,15 +1,21 @@
-"""Cold start of each API handler: a fresh interpreter imports it and serves one request.
+"""Cold start of each function against bare handlers, paired run by run.
 
-Baselines measured in the same run, on the same machine:
-  bare        `python -c pass` (interpreter start)
-  powertools  a one-route Powertools resolver without validation, importing nothing of ours
-The handlers read a throwaway database of their own (DB_* say which server; default local).
-The authorizer verifies a freshly signed RS256 token: its first call fetches the issuer's key set
-(served here on loopback, so the figure leaves out the internet round trip to Cognito).
---tracing also measures what the stack's Tracing=Active parameter changes in the process: the
-environment Lambda gives a traced function (README, Tracing), and, for comparison, what the X-Ray
-SDK would add if the code recorded its own subsegments (the layer does not ship it).
-Run: PYTHONPATH=.:layers .venv/bin/python bench/cold_start.py [--runs N] [--tracing]   (`make bench` sets PYTHONPATH so)
+A cold start here is a whole fresh process: the interpreter starts, imports the handler and answers its
+sample event (events/<function>.json) once. Each run measures the function and its baselines one right
+after the other, in an order that turns with the run, so that a busy moment of the machine hits them alike;
+the ratios are the medians of each run's ratio. The baselines:
+  json        a bare handler that imports json and answers with json.dumps
+  powertools  a one-route Powertools APIGatewayRestResolver, importing nothing of ours
+  validating  the same with enable_validation=True and a typed query parameter
+  s3          (import_csv's) a bare S3-event handler that creates a boto3 S3 client and lists the keys
+CPU is the process's own (user + system, from wait4), wall the parent's clock around it, memory its peak RSS.
+The handlers read a throwaway database of their own (DB_* say which server; default local). The authorizer
+verifies a freshly signed RS256 token: its first call fetches the issuer's key set (served here on loopback,
+so the figure leaves out the internet round trip to Cognito). import_csv's first call is measured up to the
+S3 client it creates (what every event needs before its objects), not the import itself (bench/import_benchmark.py).
+--tracing also measures what the stack's Tracing=Active parameter changes in the process: the environment
+Lambda gives a traced function (README, Tracing), paired the same way.
+Run: PYTHONPATH=.:layers .venv/bin/python bench/cold_start.py [--runs N] [--tracing]   (`make bench` sets PYTHONPATH)
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ import subprocess
 import sys
 import time
 import uuid
+from dataclasses import dataclass
 
 from devstack.jwks import KeySetServer
 from devstack.settings import ROOT
@@ -29,25 +36,39 @@ from devstack.settings import ROOT
 # POST with a body that fails the person rules: the whole request path runs, nothing is written.
 EVENT_OVERRIDES = {"create_person": {"body": "{}"}}
 
-PROBE = r"""
-import json, sys, time
-t0 = time.perf_counter()
-{imports}
-t1 = time.perf_counter()
-{invoke}
-t2 = time.perf_counter()
-print(json.dumps({{"import_ms": (t1 - t0) * 1000, "first_call_ms": (t2 - t1) * 1000,
-                  "boto3": "boto3" in sys.modules}}))
-"""
-
-BASELINE_RESOLVER = PROBE.format(
-    imports="from aws_lambda_powertools.event_handler import APIGatewayRestResolver\n"
-    "app = APIGatewayRestResolver()\n"
-    "@app.get('/ping')\n"
-    "def ping():\n    return {'ok': True}",
-    invoke="app.resolve(json.load(open('events/ping.json')), None)",
+CONTEXT = (
+    "from types import SimpleNamespace as C\n"
+    "ctx = C(function_name='f', memory_limit_in_mb=512, invoked_function_arn='arn', aws_request_id='r')\n"
 )
 
+BASELINES = {
+    "json": "import json\n"
+    "def handler(event, context):\n"
+    "    return {'statusCode': 200, 'body': json.dumps({'ok': True})}\n"
+    "handler(json.load(open('events/ping.json')), None)\n",
+    "powertools": "import json\n"
+    "from aws_lambda_powertools.event_handler import APIGatewayRestResolver\n"
+    "app = APIGatewayRestResolver()\n"
+    "@app.get('/ping')\n"
+    "def ping():\n    return {'ok': True}\n"
+    "app.resolve(json.load(open('events/ping.json')), None)\n",
+    "validating": "import json\n"
+    "from typing import Annotated\n"
+    "from aws_lambda_powertools.event_handler import APIGatewayRestResolver\n"
+    "from aws_lambda_powertools.event_handler.openapi.params import Query\n"
+    "app = APIGatewayRestResolver(enable_validation=True)\n"
+    "@app.get('/ping')\n"
+    "def ping(limit: Annotated[int, Query(ge=1)] = 1) -> dict:\n    return {'ok': True}\n"
+    "app.resolve(json.load(open('events/ping.json')), None)\n",
+    "s3": "import json\n"
+    "import boto3\n"
+    "def handler(event, context):\n"
+    "    s3 = boto3.client('s3')\n"
+    "    return [record['s3']['object']['key'] for record in event['Records']]\n"
+    "handler(json.load(open('events/import_csv.json')), None)\n",
+}
+API_BASELINES = ("json", "powertools", "validating")
+BASELINES_OF = {"import_csv": ("json", "s3")}
 
 # What Lambda sets for a function with active tracing (docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html).
 TRACED_ENVIRONMENT = {
@@ -55,20 +76,63 @@ TRACED_ENVIRONMENT = {
     "AWS_XRAY_DAEMON_ADDRESS": "127.0.0.1:2000",
     "AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR",
 }
-XRAY_SDK_PROBE = PROBE.format(
-    imports="from aws_xray_sdk.core import patch, xray_recorder\npatch(['pymysql'])",
-    invoke="pass",
-)
+XRAY_SDK = "from aws_xray_sdk.core import patch, xray_recorder\npatch(['pymysql'])\n"
 
 
-def handler_probe(folder: str, event: str, overrides: dict) -> str:
-    return PROBE.format(
-        imports=f"import functions.{folder}.app as handler",
-        invoke="from types import SimpleNamespace as C\n"
-        "ctx = C(function_name='f', memory_limit_in_mb=512, invoked_function_arn='arn', aws_request_id='r')\n"
-        f"event = json.load(open('events/{event}.json')) | {overrides!r}\n"
-        "handler.lambda_handler(event, ctx)",
+def handler_code(folder: str, overrides: dict) -> str:
+    if folder == "import_csv":
+        return f"import functions.{folder}.app\nfrom people_api.imports import s3_import\ns3_import.s3_client()\n"
+    return (
+        f"import json\nimport functions.{folder}.app as handler\n{CONTEXT}"
+        f"event = json.load(open('events/{folder}.json')) | {overrides!r}\n"
+        "handler.lambda_handler(event, ctx)\n"
     )
+
+
+# The process's peak RSS (KiB), printed last: Linux's VmHWM, which, unlike wait4's ru_maxrss, starts again at exec
+# (ru_maxrss would count the forked copy of this benchmark's own process).
+PEAK = "\nprint([line for line in open('/proc/self/status') if line.startswith('VmHWM')][0].split()[1])\n"
+
+
+@dataclass(frozen=True)
+class Run:
+    cpu_ms: float
+    wall_ms: float
+    peak_mib: float
+
+
+def run(code: str, extra_env: dict[str, str] | None = None) -> Run:
+    """One fresh process running `code`: its CPU (user + system), the wall time around it, its peak memory."""
+    env = os.environ | {"POWERTOOLS_SERVICE_NAME": "bench", "AWS_DEFAULT_REGION": "eu-west-1"} | (extra_env or {})
+    t0 = time.perf_counter()
+    child = subprocess.Popen([sys.executable, "-c", code + PEAK], cwd=ROOT, env=env, stdout=subprocess.PIPE)
+    _, status, usage = os.wait4(child.pid, 0)
+    wall = (time.perf_counter() - t0) * 1000
+    peak_kib = int(child.stdout.read().split()[-1])
+    child.stdout.close()
+    if os.waitstatus_to_exitcode(status):
+        raise RuntimeError(f"probe failed ({os.waitstatus_to_exitcode(status)}):\n{code}")
+    return Run((usage.ru_utime + usage.ru_stime) * 1000, wall, peak_kib / 1024)
+
+
+def paired(codes: dict[str, str], runs: int, envs: dict[str, dict] | None = None) -> dict[str, list[Run]]:
+    """Each code once per run, one after the other, the order turned by one each run."""
+    names = list(codes)
+    results: dict[str, list[Run]] = {name: [] for name in names}
+    for i in range(runs):
+        for name in names[i % len(names) :] + names[: i % len(names)]:
+            results[name].append(run(codes[name], (envs or {}).get(name)))
+    return results
+
+
+def ratio(results: dict[str, list[Run]], name: str, base: str, measure: str = "cpu_ms") -> float:
+    """The median of the run-by-run ratios of `name` to `base`."""
+    pairs = zip(results[name], results[base], strict=True)
+    return statistics.median(getattr(a, measure) / getattr(b, measure) for a, b in pairs)
+
+
+def median(runs: list[Run], measure: str) -> float:
+    return statistics.median(getattr(r, measure) for r in runs)
 
 
 class LocalIssuer:
@@ -88,32 +152,19 @@ class LocalIssuer:
         os.environ.update(AUTH_ISSUER=self.ISSUER, AUTH_AUDIENCE=self.CLIENT_ID, AUTH_JWKS_URL=self.server.url)
 
     def event_overrides(self) -> dict:
-        """A TOKEN event's header with a valid writer's token (signed now, so each run gets a fresh one)."""
+        """A TOKEN event's header with a valid writer's token (signed for the whole benchmark: exp in an hour)."""
         import jwt
 
         now = int(time.time())
         claims = {"iss": self.ISSUER, "sub": "bench", "client_id": self.CLIENT_ID, "token_use": "access"}
-        claims |= {"iat": now, "exp": now + 600, "cognito:groups": ["people-writers"]}
+        claims |= {"iat": now, "exp": now + 3600, "cognito:groups": ["people-writers"]}
         token = jwt.encode(claims, self.key, algorithm="RS256", headers={"kid": "bench"})
         return {"authorizationToken": f"Bearer {token}"}
 
 
-def run(code: str, extra_env: dict[str, str] | None = None) -> dict:
-    env = os.environ | {"POWERTOOLS_SERVICE_NAME": "bench"}  # PYTHONPATH: the repository and the layer (Makefile)
-    env |= extra_env or {}
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
-
-
-def wall_ms(argv: list[str]) -> float:
-    t0 = time.perf_counter()
-    subprocess.run(argv, check=True)
-    return (time.perf_counter() - t0) * 1000
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--tracing", action="store_true", help="also measure Tracing=Active's environment")
     args = parser.parse_args()
     from devstack.functions import load_functions
@@ -131,9 +182,10 @@ def main() -> None:
         api_functions = sorted(f.code_dir.name for f in functions if f.serves_api)
         issuer = LocalIssuer()
         try:
-            measure([*api_functions, "authorizer"], range(args.runs), {"authorizer": issuer.event_overrides})
+            overrides = EVENT_OVERRIDES | {"authorizer": issuer.event_overrides()}
+            measure([*api_functions, "authorizer", "import_csv"], args.runs, overrides)
             if args.tracing:
-                measure_tracing(range(args.runs))
+                measure_tracing(args.runs)
         finally:
             issuer.server.stop()
     finally:
@@ -142,44 +194,46 @@ def main() -> None:
         conn.close()
 
 
-def overrides(folder: str, made_per_run: dict) -> dict:
-    """What replaces parts of the sample event: made afresh for each run where a maker is given."""
-    return made_per_run[folder]() if folder in made_per_run else EVENT_OVERRIDES.get(folder, {})
-
-
-def measure(folders: list[str], runs: range, event_overrides: dict) -> None:
-    """Each folder's handler (functions/<folder>/app.py) with its sample event, events/<folder>.json."""
-    bare = statistics.median(wall_ms([sys.executable, "-c", "pass"]) for _ in runs)
-    base = [run(BASELINE_RESOLVER) for _ in runs]
-    base_total = statistics.median(r["import_ms"] + r["first_call_ms"] for r in base)
-    print(f"interpreter start (bare python): {bare:7.1f} ms")
-    print(f"baseline, Powertools resolver without validation: {base_total:7.1f} ms (import + first call)")
-    print(f"{'handler':<18}{'import ms':>10}{'1st call ms':>12}{'total ms':>10}{'x baseline':>11}  boto3 loaded")
+def measure(folders: list[str], runs: int, overrides: dict) -> None:
+    print(f"medians of {runs} runs; ratios: medians of each run's ratio, CPU (wall for the powertools column)")
+    print(
+        f"{'function':<17}{'cpu ms':>8}{'wall ms':>8}{'peak MiB':>9}  "
+        f"{'x json':>7}{'x powertools':>13}{'(wall)':>7}{'x validating':>13}{'x s3':>6}"
+    )
+    baselines_shown: set[str] = set()
     for folder in folders:
-        results = [run(handler_probe(folder, folder, overrides(folder, event_overrides))) for _ in runs]
-        imp = statistics.median(r["import_ms"] for r in results)
-        first = statistics.median(r["first_call_ms"] for r in results)
-        boto = any(r["boto3"] for r in results)
-        print(f"{folder:<18}{imp:>10.1f}{first:>12.1f}{imp + first:>10.1f}{(imp + first) / base_total:>11.2f}  {boto}")
+        bases = BASELINES_OF.get(folder, API_BASELINES)
+        codes = {folder: handler_code(folder, overrides.get(folder, {}))} | {b: BASELINES[b] for b in bases}
+        results = paired(codes, runs)
+        ours = results[folder]
+        cells = {b: f"{ratio(results, folder, b):.2f}" for b in bases}
+        wall = f"{ratio(results, folder, 'powertools', 'wall_ms'):.2f}" if "powertools" in bases else "-"
+        peak = max(r.peak_mib for r in ours)
+        print(
+            f"{folder:<17}{median(ours, 'cpu_ms'):>8.1f}{median(ours, 'wall_ms'):>8.1f}{peak:>9.1f}  "
+            f"{cells.get('json', '-'):>7}{cells.get('powertools', '-'):>13}{wall:>7}"
+            f"{cells.get('validating', '-'):>13}{cells.get('s3', '-'):>6}"
+        )
+        for base in bases:
+            if base not in baselines_shown:
+                baselines_shown.add(base)
+                r = results[base]
+                print(
+                    f"  baseline {base:<7}{median(r, 'cpu_ms'):>8.1f}{median(r, 'wall_ms'):>8.1f}"
+                    f"{max(x.peak_mib for x in r):>9.1f}"
+                )
 
 
-def total_ms(result: dict) -> float:
-    return result["import_ms"] + result["first_call_ms"]
-
-
-def measure_tracing(runs: range) -> None:
-    print("\nTracing=Active: the same handlers in a traced Lambda's environment (medians, import + first call)")
+def measure_tracing(runs: int) -> None:
+    print("\nTracing=Active: the same handlers in a traced Lambda's environment (CPU, medians, paired)")
     print(f"{'handler':<18}{'untraced ms':>12}{'traced ms':>11}{'traced/untraced':>17}")
     for folder in ("ping", "list_people", "create_person"):
-        probe = handler_probe(folder, folder, EVENT_OVERRIDES.get(folder, {}))
-        plain, traced = [], []
-        for i in runs:  # alternated, first one then the other first: a busy moment hits both alike
-            for environment in ({}, TRACED_ENVIRONMENT) if i % 2 else (TRACED_ENVIRONMENT, {}):
-                (traced if environment else plain).append(total_ms(run(probe, environment)))
-        plain_ms, traced_ms = statistics.median(plain), statistics.median(traced)
-        print(f"{folder:<18}{plain_ms:>12.1f}{traced_ms:>11.1f}{traced_ms / plain_ms:>17.2f}")
-    sdk = statistics.median(run(XRAY_SDK_PROBE)["import_ms"] for _ in runs)
-    print(f"X-Ray SDK import + patch(pymysql), not shipped: {sdk:7.1f} ms")
+        code = handler_code(folder, EVENT_OVERRIDES.get(folder, {}))
+        results = paired({"untraced": code, "traced": code}, runs, {"traced": TRACED_ENVIRONMENT})
+        plain, traced = median(results["untraced"], "cpu_ms"), median(results["traced"], "cpu_ms")
+        print(f"{folder:<18}{plain:>12.1f}{traced:>11.1f}{ratio(results, 'traced', 'untraced'):>17.2f}")
+    sdk = median(paired({"sdk": XRAY_SDK}, runs)["sdk"], "cpu_ms")
+    print(f"X-Ray SDK import + patch(pymysql), not shipped (whole process): {sdk:7.1f} ms")
 
 
 if __name__ == "__main__":
