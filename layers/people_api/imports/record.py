@@ -38,7 +38,8 @@ class RowCounts:
     rejected: int = 0  # rows that broke the person rules
 
     def as_json(self) -> dict[str, int]:
-        return asdict(self)
+        # Not asdict(): its recursive copy was a fifth of a warm GET /imports (README, Speed).
+        return {"read": self.read, "inserted": self.inserted, "duplicate": self.duplicate, "rejected": self.rejected}
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,184 @@
+"""Warm requests of each read route, in this process, against a bare pymysql handler running the same SQL.
+
+Fills a throwaway database with N people (default 100,000) and 200 import records, then, for each read
+route, calls its real handler (functions/<name>/app.py, warm: its connection open, its modules loaded) and
+the baseline one after the other, N times (the order turned each time). The baseline is what the request
+needs at the least: a handler that runs, on one pymysql connection, the very statements the route ran
+(recorded from its first call) and answers `json.dumps` of the rows. CPU (this process's) and wall medians;
+the ratios are the medians of each pair's ratio, so a busy moment of the machine hits both alike.
+Run: PYTHONPATH=.:layers .venv/bin/python bench/warm_requests.py [--rows N] [--requests N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import importlib
+import json
+import os
+import secrets
+import statistics
+import time
+import uuid
+from contextlib import contextmanager
+from types import SimpleNamespace
+
+import pymysql.cursors
+
+from devstack.settings import ROOT
+from people_api import db, migrations
+from people_api.config import database_settings
+from people_api.http.cursors import PEOPLE_BY_AGE, PEOPLE_BY_ID, encode_cursor
+from people_api.imports.record import ObjectRef
+from people_api.imports.store import claim
+from people_api.observability import logger
+
+os.environ.setdefault("CURSOR_KEY", secrets.token_urlsafe(32))
+CONTEXT = SimpleNamespace(function_name="bench", memory_limit_in_mb=512, invoked_function_arn="arn", aws_request_id="r")
+
+
+def requests(rows: int) -> dict[str, tuple[str, dict]]:
+    """label -> (function, what replaces parts of its sample event)."""
+    middle = rows // 2
+    return {
+        "list_people": ("list_people", {"queryStringParameters": {"limit": "100"}}),
+        "list_people, mid": (
+            "list_people",
+            {"queryStringParameters": {"limit": "100", "cursor": encode_cursor(PEOPLE_BY_ID.name, middle)}},
+        ),
+        "get_person": ("get_person", {"path": f"/people/{middle}", "pathParameters": {"id": str(middle)}}),
+        "people_by_age": ("people_by_age", {"queryStringParameters": {"limit": "100"}}),
+        "people_by_age, 40": (
+            "people_by_age",
+            {"queryStringParameters": {"limit": "100", "cursor": encode_cursor(PEOPLE_BY_AGE.name, 40, 0)}},
+        ),
+        "ids_by_last_name": (
+            "ids_by_last_name",
+            {"path": "/ids/lastname/last42", "pathParameters": {"lastname": "last42"}},
+        ),
+        "list_imports": ("list_imports", {"queryStringParameters": {"limit": "100"}}),
+        "get_import": ("get_import", {"path": "/imports/7", "pathParameters": {"id": "7"}}),
+    }
+
+
+def fill(rows: int) -> None:
+    from datetime import date, timedelta
+    from random import Random
+
+    from people_api.people import store as people_store
+    from people_api.people.person import NewPerson
+
+    rng = Random(7)
+    batch = []
+    columns, placeholders = people_store.INSERT_COLUMNS, people_store.INSERT_PLACEHOLDERS
+    for person_id in range(1, rows + 1):
+        kind = rng.random()
+        age = rng.randint(0, 100) if kind < 0.45 else None
+        graduation = date(1930, 1, 1) + timedelta(days=rng.randint(0, 35_000)) if 0.45 <= kind < 0.9 else None
+        person = NewPerson(person_id, f"First{person_id}", f"Last{person_id % 5000}", age, None, graduation)
+        batch.append(people_store.insert_row(person))
+        if len(batch) == 10_000 or person_id == rows:
+            with db.transaction(db.connection()) as cur:
+                cur.executemany(f"INSERT INTO people ({columns}) VALUES {placeholders}", batch)
+            batch.clear()
+    conn = db.connection()
+    for i in range(200):
+        claim(conn, ObjectRef("bench-bucket", f"upload-{i}.csv", f"etag-{i}", None, 1000 + i))
+
+
+@contextmanager
+def recorded_statements():
+    """Every statement run through a pymysql cursor meanwhile, as (query, args)."""
+    statements: list[tuple[str, object]] = []
+    execute = pymysql.cursors.Cursor.execute
+
+    def recording(cursor, query, args=None):
+        statements.append((query, args))
+        return execute(cursor, query, args)
+
+    pymysql.cursors.Cursor.execute = recording
+    try:
+        yield statements
+    finally:
+        pymysql.cursors.Cursor.execute = execute
+
+
+def bare_handler(conn: pymysql.Connection, statements: list[tuple[str, object]]):
+    """The baseline: the same statements on a plain connection, the rows as JSON."""
+
+    def handler(event, context):
+        rows = []
+        with conn.cursor() as cur:
+            for query, args in statements:
+                cur.execute(query, args)
+                rows.extend(cur.fetchall())
+        return {
+            "statusCode": 200,
+            "headers": {"Content-Type": "application/json"},
+            "body": json.dumps(rows, default=str),
+        }
+
+    return handler
+
+
+def timed(handler, event) -> tuple[float, float]:
+    event = copy.deepcopy(event)  # a handler may change its event; each call gets the sample as it was
+    cpu, wall = time.process_time(), time.perf_counter()
+    answer = handler(event, CONTEXT)
+    if answer["statusCode"] != 200:
+        raise RuntimeError(f"answered {answer['statusCode']}: {answer['body'][:300]}")
+    return (time.process_time() - cpu) * 1000, (time.perf_counter() - wall) * 1000
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--requests", type=int, default=300, help="of each route and of its baseline")
+    args = parser.parse_args()
+    logger.setLevel("WARNING")  # as deployed reads log nothing per request either (their lines are INFO at most)
+    os.environ.pop("DB_SECRET_ARN", None)
+    os.environ["DB_NAME"] = f"people_bench_{uuid.uuid4().hex[:12]}"
+    settings = database_settings()
+    migrations.create_database(settings)
+    try:
+        with db.connect(settings) as conn:
+            migrations.migrate(conn)
+        t0 = time.perf_counter()
+        fill(args.rows)
+        print(f"{args.rows:,} people, 200 imports loaded in {time.perf_counter() - t0:.0f} s")
+        print(f"medians of {args.requests} requests each, paired; ratios: medians of each pair's ratio")
+        print(f"{'route':<20}{'cpu ms':>8}{'bare':>7}{'x cpu':>7}{'wall ms':>9}{'bare':>7}{'x wall':>8}")
+        bare_conn = db.connect(settings)
+        for label, (function, overrides) in requests(args.rows).items():
+            event = json.loads((ROOT / "events" / f"{function}.json").read_text()) | overrides
+            handler = importlib.import_module(f"functions.{function}.app").lambda_handler
+            with recorded_statements() as statements:
+                timed(handler, event)
+            bare = bare_handler(bare_conn, statements)
+            ours_runs, bare_runs = [], []
+            for i in range(args.requests):
+                for name in ("ours", "bare") if i % 2 else ("bare", "ours"):
+                    (ours_runs if name == "ours" else bare_runs).append(
+                        timed(handler if name == "ours" else bare, event)
+                    )
+            cpu = f"{_median(ours_runs, 0):>8.2f}{_median(bare_runs, 0):>7.2f}{_ratio(ours_runs, bare_runs, 0):>7.2f}"
+            wall = f"{_median(ours_runs, 1):>9.2f}{_median(bare_runs, 1):>7.2f}{_ratio(ours_runs, bare_runs, 1):>8.2f}"
+            print(f"{label:<20}{cpu}{wall}")
+        bare_conn.close()
+    finally:
+        db.close()
+        with db.connect(settings, database=None) as admin, admin.cursor() as cur:
+            cur.execute(f"DROP DATABASE IF EXISTS `{settings.database}`")
+
+
+def _median(runs: list[tuple[float, float]], measure: int) -> float:
+    return statistics.median(run[measure] for run in runs)
+
+
+def _ratio(ours: list[tuple[float, float]], bare: list[tuple[float, float]], measure: int) -> float:
+    # CPU time has the clock's resolution (about a microsecond here): a zero is counted as that.
+    return statistics.median(max(a[measure], 1e-3) / max(b[measure], 1e-3) for a, b in zip(ours, bare, strict=True))
+
+
+if __name__ == "__main__":
+    main()
