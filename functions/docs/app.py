@@ -18,7 +18,6 @@ from importlib.resources import files
 from pathlib import Path
 from string import Template
 
-import yaml
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 
@@ -30,7 +29,6 @@ from people_api.observability import logger
 
 HERE = Path(__file__).parent
 SWAGGER_UI = files("aws_lambda_powertools.event_handler.openapi") / "swagger_ui"
-DOCUMENT = yaml.safe_load((HERE / "openapi.yaml").read_text(encoding="utf-8"))
 PAGE = Template((HERE / "page.html").read_text(encoding="utf-8"))
 PAGE_SECONDS = 300  # the page and the document: a deploy shows within 5 minutes
 FILE_SECONDS = 86400  # Swagger UI's files change only with the layer's Powertools
@@ -57,11 +55,19 @@ def page() -> Response[str | None]:
 def docs_file(file: str) -> Response[str | None]:
     if file == "openapi.json":
         server = {"url": api_path() or "/", "description": "this API, the one that served this document"}
-        return cacheable("application/json", json.dumps(DOCUMENT | {"servers": [server]}), PAGE_SECONDS)
+        return cacheable("application/json", json.dumps(document() | {"servers": [server]}), PAGE_SECONDS)
     if file not in FILES:
         raise NotFound("no such file under /docs")
     content_type, path = FILES[file]
     return cacheable(content_type, file_text(path), FILE_SECONDS)
+
+
+@functools.cache
+def document() -> dict:
+    """docs/openapi.yaml, read on its first request: the page's cold start (most calls) needs no YAML parser."""
+    import yaml
+
+    return yaml.safe_load((HERE / "openapi.yaml").read_text(encoding="utf-8"))
 
 
 @functools.cache

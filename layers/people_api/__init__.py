@@ -12,3 +12,7 @@ Packages by concern, imports running one way (handlers -> http -> people, import
 
 tests/unit/test_layer_imports.py holds the packages to that direction.
 """
+
+from people_api.driver import defer_cryptography
+
+defer_cryptography()
