@@ -79,6 +79,8 @@ def _setting(default: Any, parse: Callable[[str], Any] = _text, **options: Any) 
 
 @dataclass(frozen=True)
 class Settings:
+    """Every setting, parsed from its variable (or its default)."""
+
     db_host: str | None = _setting(None)
     db_port: int | None = _setting(None, _whole(1, 65535))
     db_user: str | None = _setting(None)
@@ -206,6 +208,8 @@ LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
 @dataclass(frozen=True)
 class AuthSettings:
+    """What the authorizer accepts: the issuer, its audiences (client ids) and where its keys are."""
+
     issuer: str
     audiences: frozenset[str]
     jwks_url: str

@@ -7,6 +7,7 @@ authorizer loads neither the driver nor boto3. Powertools imports botocore's bar
 costs every cold start of the function: README, Speed (bench/cold_start.py) says how much they are worth.
 """
 
+import ast
 import json
 import subprocess
 import sys
@@ -102,3 +103,16 @@ def test_a_login_that_needs_rsa_still_gets_it_without_cryptography_loaded_up_fro
         check=True,
     )
     assert out.stdout.split() == ["True"]
+
+
+def test_every_dataclass_of_the_layer_has_a_docstring():
+    # Without one, @dataclass writes one from inspect.signature(cls): 3 to 12 ms per class at each cold start.
+    bare = [
+        f"{path.relative_to(ROOT)}:{node.name}"
+        for path in sorted((ROOT / "layers" / "people_api").rglob("*.py"))
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.ClassDef)
+        and any("dataclass" in ast.unparse(decorator) for decorator in node.decorator_list)
+        and ast.get_docstring(node) is None
+    ]
+    assert bare == []

@@ -39,6 +39,8 @@ ANONYMOUS = "anonymous"
 
 @dataclass(frozen=True)
 class Caller:
+    """Who a token names, and what it may do."""
+
     sub: str
     username: str
     permissions: frozenset[str]

@@ -40,6 +40,8 @@ class InvalidCursor(ValueError):
 
 @dataclass(frozen=True)
 class Page:
+    """A page of a listing: its items as JSON, and the cursor of the next page (None after the last)."""
+
     items: list[Any]
     next_cursor: str | None
 

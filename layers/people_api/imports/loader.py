@@ -49,6 +49,8 @@ def _nothing(_inserted: int, _duplicate: int) -> None:
 
 @dataclass(frozen=True)
 class Loaded:
+    """What a load stored: rows inserted, ids already taken, and how (LOAD DATA or INSERT)."""
+
     inserted: int
     duplicate: int
     method: str
@@ -177,6 +179,8 @@ def _reason(code: int, text: str) -> str:
 
 @dataclass
 class _Chunk:
+    """A part of the TSV stream LOAD DATA reads: its pipe's read end, and the rows written to it."""
+
     read_end: int
     rows: int = 0  # set before the write end closes, so final once LOAD DATA has read to the end
     chosen_ids: set[int] = field(default_factory=set)  # likewise

@@ -32,6 +32,8 @@ class ObjectRef:
 
 @dataclass(frozen=True)
 class RowCounts:
+    """The rows of an import: read, and what became of them."""
+
     read: int = 0
     inserted: int = 0
     duplicate: int = 0  # ids already taken: left as they were

@@ -78,6 +78,8 @@ _ISO_DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
 
 @dataclass(frozen=True, slots=True)
 class FieldError:
+    """One field that breaks a rule, and which rule."""
+
     field: str
     message: str
 
