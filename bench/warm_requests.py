@@ -4,8 +4,10 @@ Fills a throwaway database with N people (default 100,000) and 200 import record
 route, calls its real handler (functions/<name>/app.py, warm: its connection open, its modules loaded) and
 the baseline one after the other, N times (the order turned each time). The baseline is what the request
 needs at the least: a handler that runs, on one pymysql connection, the very statements the route ran
-(recorded from its first call) and answers `json.dumps` of the rows. CPU (this process's) and wall medians;
-the ratios are the medians of each pair's ratio, so a busy moment of the machine hits both alike.
+(recorded from its first call) and answers `json.dumps` of the rows. A second baseline (pt) runs that bare
+handler inside a one-route Powertools resolver: the floor of any Powertools function, so `x pt` is what
+the layer and the handler add above it. CPU (this process's) and wall medians; the ratios are the medians
+of each pair's ratio (the order turned each time), so a busy moment of the machine hits them alike.
 Run: PYTHONPATH=.:layers .venv/bin/python bench/warm_requests.py [--rows N] [--requests N]
 """
 
@@ -121,6 +123,20 @@ def bare_handler(conn: pymysql.Connection, statements: list[tuple[str, object]])
     return handler
 
 
+def powertools_handler(conn: pymysql.Connection, statements: list[tuple[str, object]], event: dict):
+    """The second baseline: the same, through a one-route Powertools resolver (no logger, nothing of ours)."""
+    from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+
+    app = APIGatewayRestResolver()
+    bare = bare_handler(conn, statements)
+
+    @app.get(event["path"])
+    def route():
+        return Response(200, "application/json", bare(None, None)["body"])
+
+    return app.resolve
+
+
 def timed(handler, event) -> tuple[float, float]:
     event = copy.deepcopy(event)  # a handler may change its event; each call gets the sample as it was
     cpu, wall = time.process_time(), time.perf_counter()
@@ -147,23 +163,30 @@ def main() -> None:
         fill(args.rows)
         print(f"{args.rows:,} people, 200 imports loaded in {time.perf_counter() - t0:.0f} s")
         print(f"medians of {args.requests} requests each, paired; ratios: medians of each pair's ratio")
-        print(f"{'route':<20}{'cpu ms':>8}{'bare':>7}{'x cpu':>7}{'wall ms':>9}{'bare':>7}{'x wall':>8}")
+        print(
+            f"{'route':<20}{'cpu ms':>8}{'bare':>7}{'x cpu':>7}{'wall ms':>9}{'bare':>7}{'x wall':>8}"
+            f"{'pt/bare cpu':>12}{'x pt cpu':>11}"
+        )
         bare_conn = db.connect(settings)
         for label, (function, overrides) in requests(args.rows).items():
             event = json.loads((ROOT / "events" / f"{function}.json").read_text()) | overrides
             handler = importlib.import_module(f"functions.{function}.app").lambda_handler
             with recorded_statements() as statements:
                 timed(handler, event)
-            bare = bare_handler(bare_conn, statements)
-            ours_runs, bare_runs = [], []
+            handlers = {
+                "ours": handler,
+                "bare": bare_handler(bare_conn, statements),
+                "powertools": powertools_handler(bare_conn, statements, event),
+            }
+            runs: dict[str, list[tuple[float, float]]] = {name: [] for name in handlers}
+            names = list(handlers)
             for i in range(args.requests):
-                for name in ("ours", "bare") if i % 2 else ("bare", "ours"):
-                    (ours_runs if name == "ours" else bare_runs).append(
-                        timed(handler if name == "ours" else bare, event)
-                    )
-            cpu = f"{_median(ours_runs, 0):>8.2f}{_median(bare_runs, 0):>7.2f}{_ratio(ours_runs, bare_runs, 0):>7.2f}"
-            wall = f"{_median(ours_runs, 1):>9.2f}{_median(bare_runs, 1):>7.2f}{_ratio(ours_runs, bare_runs, 1):>8.2f}"
-            print(f"{label:<20}{cpu}{wall}")
+                for name in names[i % 3 :] + names[: i % 3]:
+                    runs[name].append(timed(handlers[name], event))
+            ours, bare, powertools = runs["ours"], runs["bare"], runs["powertools"]
+            cpu = f"{_median(ours, 0):>8.2f}{_median(bare, 0):>7.2f}{_ratio(ours, bare, 0):>7.2f}"
+            wall = f"{_median(ours, 1):>9.2f}{_median(bare, 1):>7.2f}{_ratio(ours, bare, 1):>8.2f}"
+            print(f"{label:<20}{cpu}{wall}{_ratio(powertools, bare, 0):>12.2f}{_ratio(ours, powertools, 0):>11.2f}")
         bare_conn.close()
     finally:
         db.close()

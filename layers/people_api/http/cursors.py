@@ -92,17 +92,24 @@ class Listing:
         """`limit + 1` fetched rows cut to a page of their JSON: at most `limit` items, and fewer when the next
         would take the items past PAGE_BYTES (never none). The extra row only says another page exists; the
         next cursor goes on after the last row the page holds."""
-        items: list[Any] = []
-        size = 0
-        for row in rows[:limit]:
-            item = as_json(row)
-            size += answer_bytes(item) + 1  # and the comma before the next
-            if items and size > PAGE_BYTES:
-                return Page(items, encode_cursor(self.name, *position_of(rows[len(items) - 1])))
-            items.append(item)
+        items = [as_json(row) for row in rows[:limit]]
+        if answer_bytes(items) > PAGE_BYTES:  # the whole page at once: one encoding, not one per item
+            items = _cut_to_page_bytes(items)
+        if len(items) < min(len(rows), limit):
+            return Page(items, encode_cursor(self.name, *position_of(rows[len(items) - 1])))
         if len(rows) > limit:
             return Page(items, encode_cursor(self.name, *position_of(rows[limit - 1])))
         return Page(items, None)
+
+
+def _cut_to_page_bytes(items: list[Any]) -> list[Any]:
+    """The first items that take at most PAGE_BYTES together (never none)."""
+    size = 0
+    for count, item in enumerate(items):
+        size += answer_bytes(item) + 1  # and the comma before the next
+        if count and size > PAGE_BYTES:
+            return items[:count]
+    return items
 
 
 def answer_bytes(value: Any) -> int:
