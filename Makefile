@@ -55,10 +55,11 @@ check: lint test build  ## what CI runs: lint, test and build
 migrate: $(VENV)/.installed  ## apply the schema migrations to DB_NAME (default: people), creating it if missing
 	$(BIN)/python -m people_api.migrations --create-database
 
-bench: $(VENV)/.installed  ## every benchmark, about 5 minutes (figures: README, Speed)
+bench: $(VENV)/.installed  ## every benchmark, about 10 minutes (figures: README, Speed)
 	$(BIN)/python bench/import_benchmark.py
 	$(BIN)/python bench/age_paging.py
 	$(BIN)/python bench/cold_start.py
+	$(BIN)/python bench/warm_requests.py
 	$(BIN)/python bench/concurrent_requests.py
 
 deploy: $(VENV)/.installed  ## build for python3.13/arm64 (needs python3.13 or Docker) and deploy

@@ -127,6 +127,8 @@ def read_cursor() -> Iterator[Cursor]:
 
 
 class _ReadCursor(Cursor):
+    """A cursor whose statements, reads only, are sent again once on a new connection when theirs is lost."""
+
     def execute(self, query, args=None):
         try:
             return super().execute(query, args)

@@ -148,3 +148,15 @@ def test_a_write_whose_connection_is_killed_midway_is_503_and_not_sent_again(peo
     time.sleep(0.2)  # a write sent again would have landed by now
     after = api("get_person", "GET", "/people/1", "/people/{id}", path_params={"id": "1"}).json
     assert after == before
+
+
+def test_a_read_that_times_out_is_503_and_not_sent_again(people_db, api, monkeypatch, caplog):
+    db.close()
+    monkeypatch.setenv("DB_READ_TIMEOUT", "1")
+    with db.connect(people_db) as admin, admin.cursor() as cur:
+        cur.execute("LOCK TABLES people WRITE")  # the read waits past its timeout
+        r = api("get_person", "GET", "/people/1", "/people/{id}", path_params={"id": "1"})
+        cur.execute("UNLOCK TABLES")
+
+    assert r.status == 503
+    assert "database unavailable" in caplog.text and "reading again" not in caplog.text
