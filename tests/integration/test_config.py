@@ -112,3 +112,18 @@ def test_db_tls_checks_the_certificate_and_the_host_name(monkeypatch):
     db.connect(database_settings({"DB_TLS": "true"}))
     context = options["ssl"]
     assert (context.verify_mode, context.check_hostname) == (ssl.CERT_REQUIRED, True)
+
+
+def test_every_bad_value_is_named_at_once_and_a_secret_never_quoted():
+    with pytest.raises(SettingsInvalid) as refused:
+        read_settings({"CURSOR_KEY": "short-secret", "DB_TLS": "maybe", "READ_CACHE_SECONDS": "-1"})
+    message = str(refused.value)
+    assert "CURSOR_KEY: must be at least 32 characters" in message
+    assert "DB_TLS: must be true or false" in message and "READ_CACHE_SECONDS: " in message
+    assert "short-secret" not in message
+
+
+def test_settings_are_checked_once_per_set_of_values():
+    environment = {"DB_PORT": "3307"}
+    assert read_settings(environment) is read_settings(dict(environment))
+    assert read_settings({"DB_PORT": "3308"}).db_port == 3308
