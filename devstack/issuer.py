@@ -57,8 +57,8 @@ def create(endpoint: str, region: str) -> LocalIssuer:
     return LocalIssuer(pool_id, client_id, endpoint, region)
 
 
-def access_token(endpoint: str, region: str = REGION) -> str:
-    """A fresh access token of the dev user (every permission), from the pool `make dev` created."""
+def find(endpoint: str, region: str = REGION) -> LocalIssuer:
+    """The pool `make dev` created on the moto server at `endpoint`, or NoLocalIssuer saying what to start."""
     cognito = aws_client("cognito-idp", endpoint, region)
     try:
         pools = cognito.list_user_pools(MaxResults=60)["UserPools"]
@@ -69,8 +69,14 @@ def access_token(endpoint: str, region: str = REGION) -> str:
         raise NoLocalIssuer(f"the server at {endpoint} has no {POOL_NAME} user pool: is it `make dev`?")
     clients = cognito.list_user_pool_clients(UserPoolId=pool_id, MaxResults=60)["UserPoolClients"]
     client_id = next(client["ClientId"] for client in clients if client["ClientName"] == CLIENT_NAME)
-    result = cognito.initiate_auth(
-        ClientId=client_id,
+    return LocalIssuer(pool_id, client_id, endpoint, region)
+
+
+def access_token(endpoint: str, region: str = REGION) -> str:
+    """A fresh access token of the dev user (every permission), from the pool `make dev` created."""
+    issuer = find(endpoint, region)
+    result = aws_client("cognito-idp", endpoint, region).initiate_auth(
+        ClientId=issuer.client_id,
         AuthFlow="USER_PASSWORD_AUTH",
         AuthParameters={"USERNAME": USERNAME, "PASSWORD": PASSWORD},
     )

@@ -46,6 +46,21 @@ class Reply:
         return json.loads(self.body)
 
 
+def http_request(
+    url: str, method: str, body: dict | bytes | None = None, headers: dict[str, str] | None = None, timeout: float = 10
+) -> Reply:
+    """One HTTP request to `url` as it is (percent-encode it yourself), a dict body as JSON."""
+    data = json.dumps(body).encode() if isinstance(body, dict) else body
+    request = urllib.request.Request(url, data=data, method=method)
+    for name, value in ({"Content-Type": "application/json"} | (headers or {})).items():
+        request.add_header(name, value)
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return Reply(response.status, response.read().decode(), dict(response.headers))
+    except urllib.error.HTTPError as error:
+        return Reply(error.code, error.read().decode(), dict(error.headers))
+
+
 @dataclass
 class Stack:
     process: subprocess.Popen
@@ -79,15 +94,7 @@ class Stack:
         timeout: float = 10,
     ) -> Reply:
         """One HTTP request; `path` is sent as it is (percent-encode it yourself), a dict body as JSON."""
-        data = json.dumps(body).encode() if isinstance(body, dict) else body
-        request = urllib.request.Request(f"{self.url}{path}", data=data, method=method)
-        for name, value in ({"Content-Type": "application/json"} | (headers or {})).items():
-            request.add_header(name, value)
-        try:
-            with urllib.request.urlopen(request, timeout=timeout) as response:
-                return Reply(response.status, response.read().decode(), dict(response.headers))
-        except urllib.error.HTTPError as error:
-            return Reply(error.code, error.read().decode(), dict(error.headers))
+        return http_request(f"{self.url}{path}", method, body, headers, timeout)
 
     def token(self) -> str:
         """What `make token` prints for this stack (its S3_PORT, as `make dev` was given)."""
