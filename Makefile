@@ -9,7 +9,7 @@ export PYTHONPATH := $(CURDIR):$(CURDIR)/layers
 
 CHECKOV_VENV := .venv-checkov
 
-.PHONY: help dev token put test lint checkov build check migrate bench deploy clean
+.PHONY: help dev token put test test-samlocal lint checkov build check migrate bench deploy clean
 .DEFAULT_GOAL := help
 
 help:  ## this menu: every target and what it does (`make` alone prints it)
@@ -38,6 +38,9 @@ put: $(VENV)/.installed  ## upload FILE=path.csv into the running `make dev` buc
 
 test: $(VENV)/.installed  ## every test, against the local MariaDB/MySQL (a throwaway database)
 	$(BIN)/pytest
+
+test-samlocal: $(VENV)/.installed  ## the `sam local` tests: Docker (tools/samlocal sets it up), about N minutes
+	$(BIN)/pytest tests/samlocal
 
 lint: $(VENV)/.installed checkov  ## code style (ruff) and template checks (cfn-lint through SAM, checkov)
 	$(BIN)/ruff check .

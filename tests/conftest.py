@@ -83,10 +83,21 @@ def empty_db(database):
 @pytest.fixture
 def people_db(empty_db):
     """The 7 people of people.csv, each through the person rules."""
+    add_people_csv()
+    return empty_db
+
+
+def add_people_csv() -> None:
+    """The 7 people of people.csv into the tables, each through the person rules."""
     with PEOPLE_CSV.open(encoding="utf-8-sig", newline="") as f:
         for row in csv.DictReader(f):
             people_store.add_person(person_from_json(row, utc_today()))
-    return empty_db
+
+
+@pytest.fixture(scope="session")
+def people_csv_loader() -> Callable[[], None]:
+    """add_people_csv, for a fixture of a wider scope than people_db's."""
+    return add_people_csv
 
 
 def load_template(template: Path = ROOT / "template.yaml") -> dict[str, Any]:
