@@ -48,7 +48,7 @@ EXPECTED = {
     "list_imports": 200,
     "get_import": 404,
     "authorizer": {"errorType": "Exception", "errorMessage": "Unauthorized"},
-    "purge_imports": {"finished": 0, "never_finished": 0, "batches": 0},
+    "purge_imports": {"finished": 0, "never_finished": 0},
     "migrate": {"applied": [], "schema_version": max(MIGRATIONS)},
     "import_csv": {"errorType": "ImportFailed", "errorMessage": "1 of the event's objects failed; see their reports"},
 }
