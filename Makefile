@@ -39,7 +39,7 @@ put: $(VENV)/.installed  ## upload FILE=path.csv into the running `make dev` buc
 test: $(VENV)/.installed  ## every test, against the local MariaDB/MySQL (a throwaway database)
 	$(BIN)/pytest
 
-test-samlocal: $(VENV)/.installed  ## the `sam local` tests: Docker (tools/samlocal sets it up), about 12 minutes here
+test-samlocal: $(VENV)/.installed  ## the `sam local` tests: Docker (tools/samlocal sets it up), 5 to 12 minutes here
 	$(BIN)/pytest tests/samlocal
 
 lint: $(VENV)/.installed checkov  ## code style (ruff) and template checks (cfn-lint through SAM, checkov)
