@@ -9,7 +9,7 @@ export PYTHONPATH := $(CURDIR):$(CURDIR)/layers
 
 CHECKOV_VENV := .venv-checkov
 
-.PHONY: help dev token put test test-samlocal lint checkov build check migrate bench deploy clean
+.PHONY: help dev token put test test-samlocal lint checkov build check migrate openapi bench deploy clean
 .DEFAULT_GOAL := help
 
 help:  ## this menu: every target and what it does (`make` alone prints it)
@@ -57,6 +57,9 @@ check: lint test build  ## what CI runs: lint, test and build
 
 migrate: $(VENV)/.installed  ## apply the schema migrations to DB_NAME (default: people), creating it if missing
 	$(BIN)/python -m people_api.migrations --create-database
+
+openapi: $(VENV)/.installed  ## write docs/openapi.yaml from the functions' routes and the layer's contract/ models
+	$(BIN)/python tools/openapi.py
 
 bench: $(VENV)/.installed  ## every benchmark, about 10 minutes (figures: README, Speed)
 	$(BIN)/python bench/import_benchmark.py

@@ -1,0 +1,446 @@
+"""Every JSON body the API reads or answers, as pydantic models: the `components/schemas` of docs/openapi.yaml.
+
+Only `make openapi` (tools/openapi.py) and the tests build them (`defer_build`): no function imports this module,
+so a cold start pays nothing for it. The person rules stay in people/person.py (one implementation for POST,
+PATCH and the CSV import); the limits below are its constants, so the document cannot drift from the rules.
+
+Responses are open (no `additionalProperties: false`): clients must ignore members they do not know, and more may
+come. Request bodies are strict: a member that is not a field of a person is refused (422).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, RootModel
+
+from people_api.http.cursors import MAX_CURSOR_LENGTH, MAX_LIMIT
+from people_api.imports.csv_reader import MAX_ROW_ERRORS
+from people_api.people.person import (
+    CSV_HEADERS,
+    EARLIEST_GRADUATION,
+    GRADUATION_YEARS_AHEAD,
+    MAX_AGE,
+    MAX_CHOSEN_ID,
+    MAX_ID,
+    MAX_NAME_LENGTH,
+)
+
+OPEN = ConfigDict(defer_build=True)
+STRICT = ConfigDict(defer_build=True, extra="forbid", populate_by_name=False)
+# Unicode's spaces that Python's str.strip() removes around a value (and JSON Schema's \s does not all match).
+_SPACE = r"[ \u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]*"
+
+
+def _number_pattern(alternatives: str) -> str:
+    """A whole number sent as a string (as the CSV does): digits, leading zeros and spaces allowed, or blank."""
+    return f"^{_SPACE}(0*({alternatives}))?{_SPACE}$"
+
+
+_ID_DIGITS = (
+    "[1-9][0-9]{0,8}|1[0-9]{9}|20[0-9]{8}|21[0-3][0-9]{7}|214[0-6][0-9]{6}|2147[0-3][0-9]{5}|21474[0-7][0-9]{4}"
+    "|214748[0-2][0-9]{3}|2147483[0-5][0-9]{2}|21474836[0-3][0-9]|214748364[0-7]"
+)
+assert MAX_CHOSEN_ID == 2147483647 and MAX_AGE == 150, "the patterns below spell these numbers out"
+
+Id = Annotated[
+    int, Field(ge=1, le=MAX_ID, description=f"Every id the API hands out, 1 to 2^53 - 1 ({MAX_ID}).", examples=[8])
+]
+NextCursor = Annotated[
+    str | None,
+    Field(
+        max_length=MAX_CURSOR_LENGTH,
+        pattern=r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{22}$",
+        description="Pass as `cursor` for the next page; `null` on the last page. Opaque: base64url of the "
+        "position, a dot, and base64url of its 128-bit HMAC (the API's signature).",
+    ),
+]
+Timestamp = Annotated[str, Field(json_schema_extra={"format": "date-time"})]
+
+
+class IdInput(RootModel[int | str | None]):
+    model_config = ConfigDict(
+        defer_build=True,
+        json_schema_extra={
+            "description": f"The id to store the person under, 1 to {MAX_CHOSEN_ID} (409 if taken). Left out, the "
+            f"database assigns one after the largest id so far (at most {MAX_ID}).",
+            "minimum": 1,
+            "maximum": MAX_CHOSEN_ID,
+            "pattern": _number_pattern(_ID_DIGITS),
+        },
+    )
+
+
+class NameInput(RootModel[str | None]):
+    model_config = ConfigDict(
+        defer_build=True,
+        json_schema_extra={
+            "description": f"Trimmed, then stored in Unicode NFC, where it may have at most {MAX_NAME_LENGTH} "
+            "characters (code points: `e` followed by U+0301 is one, `é`; there is no `maxLength` here because the "
+            "limit counts the name in NFC, not as sent). It must begin with a character a reader can see: a name of "
+            "only invisible characters (format characters such as U+200B or U+FEFF, default-ignorable code points, "
+            "fillers such as U+3164, combining marks with no letter before them) is a `422`, while joiners, "
+            "variation selectors and marks after a visible character are kept (emoji sequences, Persian, the Indic "
+            "scripts). Like every text field: no control characters (U+0000 to U+001F, U+007F to U+009F), no line "
+            "or paragraph separators (U+2028, U+2029), no bidirectional controls (U+061C, U+200E, U+200F, U+202A to "
+            "U+202E, U+2066 to U+2069) and no lone surrogates.",
+            "pattern": "^[^\\u0000-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u2028\\u2029\\u202a-\\u202e"
+            "\\u2066-\\u2069]*$",
+        },
+    )
+
+
+class AgeInput(RootModel[int | str | None]):
+    model_config = ConfigDict(
+        defer_build=True,
+        json_schema_extra={
+            "description": f"Age in years, 0 to {MAX_AGE}.",
+            "minimum": 0,
+            "maximum": MAX_AGE,
+            "pattern": _number_pattern("150|1[0-4][0-9]|[1-9]?[0-9]"),
+        },
+    )
+
+
+class GithubAccountInput(RootModel[str | None]):
+    model_config = ConfigDict(
+        defer_build=True,
+        json_schema_extra={
+            "description": "A GitHub username: 1 to 39 letters, digits and single hyphens, not starting or ending "
+            "with a hyphen.",
+            "pattern": f"^{_SPACE}([A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){{0,38}})?{_SPACE}$",
+        },
+    )
+
+
+class GraduationInput(RootModel[str | None]):
+    model_config = ConfigDict(
+        defer_build=True,
+        json_schema_extra={
+            "description": "Date of 3rd grade graduation, as `M/D/YY`, `M/D/YYYY` or `YYYY-MM-DD`; a real date "
+            f"from {EARLIEST_GRADUATION.isoformat()} to {GRADUATION_YEARS_AHEAD} years after today. A two-digit "
+            "year is put in the century that brings the date nearest the year the person turned 9 when `age` is "
+            "given, otherwise in the latest century that does not put it in the future (`6/24/40` is 1940 in 2026).",
+            "pattern": f"^{_SPACE}([0-9]{{1,2}}/[0-9]{{1,2}}/([0-9]{{2}}|[0-9]{{4}})|[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}})?"
+            f"{_SPACE}$",
+        },
+    )
+
+
+def _csv_name(field: str) -> str:
+    return next(header for header, name in CSV_HEADERS.items() if name == field)
+
+
+class PersonInput(BaseModel):
+    """A new person. Every field may be left out or `null`. Each field has a second name, the CSV file's column
+    header (`ID`, `First`, `Last`, `Age`, `GithubAcct`, `Date of 3rd Grade Graduation`), which is accepted
+    instead; giving a field under both names is an error. Any other member, `age_inferred` included, is an error.
+
+    Strings are trimmed; a blank string counts as absent. The person needs a non-blank `first_name` or
+    `last_name` (or `First`, `Last`). Whole numbers may also be given as strings of digits (as the CSV does) or as
+    numbers with a zero fraction (`36.0`), but not as fractions or booleans.
+    """
+
+    model_config = STRICT
+
+    id: IdInput = None
+    first_name: NameInput = None
+    last_name: NameInput = None
+    age: AgeInput = None
+    github_account: GithubAccountInput = None
+    third_grade_graduation: GraduationInput = None
+    csv_id: IdInput = Field(None, alias=_csv_name("id"))
+    csv_first: NameInput = Field(None, alias=_csv_name("first_name"))
+    csv_last: NameInput = Field(None, alias=_csv_name("last_name"))
+    csv_age: AgeInput = Field(None, alias=_csv_name("age"))
+    csv_github_account: GithubAccountInput = Field(None, alias=_csv_name("github_account"))
+    csv_third_grade_graduation: GraduationInput = Field(None, alias=_csv_name("third_grade_graduation"))
+
+
+_CURRENT_ID = Annotated[int | None, Field(ge=1, le=MAX_ID)]
+
+
+class PersonPatch(BaseModel):
+    """A JSON Merge Patch of a person (RFC 7396): the members of `PersonInput` (under either name), each set to a
+    new value or to `null` to clear it. `id`, if given, must be the current id. `age_inferred`, `created_at` and
+    `updated_at` are computed and cannot be set.
+    """
+
+    model_config = STRICT
+
+    id: _CURRENT_ID = Field(None, description="The person's current id (any other value is a `422`).")
+    first_name: NameInput = None
+    last_name: NameInput = None
+    age: AgeInput = None
+    github_account: GithubAccountInput = None
+    third_grade_graduation: GraduationInput = None
+    csv_id: _CURRENT_ID = Field(None, alias=_csv_name("id"), description="The person's current id, under its CSV name.")
+    csv_first: NameInput = Field(None, alias=_csv_name("first_name"))
+    csv_last: NameInput = Field(None, alias=_csv_name("last_name"))
+    csv_age: AgeInput = Field(None, alias=_csv_name("age"))
+    csv_github_account: GithubAccountInput = Field(None, alias=_csv_name("github_account"))
+    csv_third_grade_graduation: GraduationInput = Field(None, alias=_csv_name("third_grade_graduation"))
+
+
+PERSON_EXAMPLE = {
+    "id": 2,
+    "first_name": "Grace",
+    "last_name": None,
+    "age": 35,
+    "age_inferred": True,
+    "github_account": None,
+    "third_grade_graduation": "1999-06-25",
+    "created_at": "2026-11-28T15:47:13.190512Z",
+    "updated_at": "2026-11-29T08:02:40.004117Z",
+}
+
+
+class Person(BaseModel):
+    """A stored person. Every person has a `first_name` or a `last_name` (or both)."""
+
+    model_config = ConfigDict(defer_build=True, json_schema_extra={"example": PERSON_EXAMPLE})
+
+    id: Id
+    first_name: Annotated[str | None, Field(min_length=1, max_length=MAX_NAME_LENGTH)]
+    last_name: Annotated[str | None, Field(min_length=1, max_length=MAX_NAME_LENGTH)]
+    age: Annotated[
+        int | None,
+        Field(
+            ge=0,
+            description="The stated age; without one, the age inferred from `third_grade_graduation` (see "
+            "`age_inferred`); `null` when there is neither.",
+        ),
+    ]
+    age_inferred: bool = Field(
+        description="`true` when `age` was not stated but inferred from `third_grade_graduation`: the full years "
+        "from the graduation date to today (UTC), plus 9. A stated age always wins."
+    )
+    github_account: Annotated[str | None, Field(min_length=1, max_length=39, pattern="^[A-Za-z0-9]+(-[A-Za-z0-9]+)*$")]
+    third_grade_graduation: Annotated[
+        str | None,
+        Field(description="Date of 3rd grade graduation (`YYYY-MM-DD`).", json_schema_extra={"format": "date"}),
+    ]
+    created_at: Timestamp = Field(
+        description="When the person was added (by `POST` or a CSV import), by the database's clock, in UTC."
+    )
+    updated_at: Timestamp = Field(
+        description="When the person was last written (equal to `created_at` until a `PATCH`), in UTC."
+    )
+
+
+class PeoplePage(BaseModel):
+    model_config = OPEN
+
+    people: list[Person] = Field(max_length=MAX_LIMIT)
+    next_cursor: NextCursor
+
+
+class IdsPage(BaseModel):
+    model_config = OPEN
+
+    last_name: str = Field(description="The name looked up, percent-decoded and trimmed.")
+    ids: list[Id] = Field(max_length=MAX_LIMIT)
+    next_cursor: NextCursor
+
+
+class CreatedPerson(BaseModel):
+    model_config = OPEN
+
+    person: Person
+    people: list[Person] = Field(
+        max_length=100,
+        description="The first page of `GET /people` (100 people, ordered by id), after the insert.",
+    )
+    next_cursor: NextCursor = Field(
+        description="The `next_cursor` of that page; pass it to `GET /people` for the rest."
+    )
+
+
+class ImportRows(BaseModel):
+    model_config = OPEN
+
+    read: int = Field(ge=0, description="Data rows read (blank lines not counted).")
+    inserted: int = Field(
+        ge=0,
+        description="People inserted (0 unless `succeeded`). While `running`: stored so far, which the database "
+        "commits only when the whole file is in (a failure leaves none of them).",
+    )
+    duplicate: int = Field(
+        ge=0,
+        description="Valid rows whose id was already taken, left out (0 unless `succeeded`; so far while `running`).",
+    )
+    rejected: int = Field(
+        ge=0, description="Rows left out for breaking the person rules (or having the wrong number of cells)."
+    )
+
+
+class ImportProgress(BaseModel):
+    """How far the latest attempt got. While `running` it is updated about once a second (poll this record to
+    follow a large file); afterwards it keeps the final figures (a `failed` attempt: how far it got before
+    failing). `rows` counts as it goes too."""
+
+    model_config = OPEN
+
+    bytes_read: int = Field(ge=0, description="Bytes of the object read so far (all of them once `succeeded`).")
+    percent: float | None = Field(
+        ge=0, le=100, description="`bytes_read` as a share of `size_bytes`, 0 to 100; `null` for an empty object."
+    )
+    rows_per_second: int | None = Field(
+        ge=0, description="Rows read per second since the attempt started; `null` until the first update."
+    )
+    seconds_left: float | None = Field(
+        ge=0,
+        description="While `running`, an estimate of the seconds until the file is read, from the rate so far; "
+        "`null` otherwise.",
+    )
+    updated_at: Annotated[
+        str | None,
+        Field(
+            description="When the figures were last written (UTC); `null` before the first update.",
+            json_schema_extra={"format": "date-time"},
+        ),
+    ]
+
+
+class ImportTimings(BaseModel):
+    model_config = OPEN
+
+    created_at: Timestamp = Field(description="When the first event for this content arrived (UTC).")
+    started_at: Annotated[str | None, Field(json_schema_extra={"format": "date-time"})] = Field(
+        description="When the latest attempt started (UTC); `null` while `pending`."
+    )
+    finished_at: Annotated[str | None, Field(json_schema_extra={"format": "date-time"})] = Field(
+        description="When the latest attempt ended (UTC); `null` while `pending` or `running`."
+    )
+    seconds: float | None = Field(
+        ge=0, description="`finished_at` - `started_at`, in seconds; `null` unless both are set."
+    )
+
+
+IMPORT_EXAMPLE = {
+    "id": 3,
+    "bucket": "people-api-import-123456789012-eu-west-1",
+    "key": "uploads/people.csv",
+    "etag": "9b2cf535f27731c974343645a3985328",
+    "version_id": "3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrHY",
+    "size_bytes": 412,
+    "status": "succeeded",
+    "message": None,
+    "rows": {"read": 7, "inserted": 6, "duplicate": 0, "rejected": 1},
+    "progress": {
+        "bytes_read": 412,
+        "percent": 100,
+        "rows_per_second": 41,
+        "seconds_left": None,
+        "updated_at": "2026-11-28T15:47:13.190Z",
+    },
+    "attempts": 1,
+    "report_key": "reports/uploads/people.csv/20261128T154713.123456Z-import-3-succeeded.json",
+    "timings": {
+        "created_at": "2026-11-28T15:47:13.001Z",
+        "started_at": "2026-11-28T15:47:13.020Z",
+        "finished_at": "2026-11-28T15:47:13.190Z",
+        "seconds": 0.17,
+    },
+}
+
+
+class ImportSummary(BaseModel):
+    """One CSV object dropped into the import bucket, imported once per content: a second event for the same
+    bucket, key and ETag finds this record and changes nothing. A file is imported all or nothing: rows that break
+    the person rules are left out and counted, the valid rows are all inserted in one transaction, or none are.
+    `GET /imports` lists it so, without its row errors."""
+
+    model_config = ConfigDict(defer_build=True, json_schema_extra={"example": IMPORT_EXAMPLE})
+
+    id: Id
+    bucket: str = Field(description="The S3 bucket.")
+    key: str = Field(description="The object's key (decoded, as shown in the S3 console).")
+    etag: str = Field(description="The object's ETag, without quotes.")
+    version_id: str | None = Field(description="The object's version id; `null` in a bucket without versioning.")
+    size_bytes: int = Field(ge=0, description="The object's size, as the event gave it.")
+    status: Literal["pending", "running", "succeeded", "rejected", "failed"] = Field(
+        description="- `pending`: recorded, not started yet.\n"
+        "- `running`: an attempt is in progress (or was cut short and will be retried).\n"
+        "- `succeeded`: imported; `rows` says how many rows were inserted, were duplicates of an existing id, or "
+        "broke the rules.\n"
+        "- `rejected`: the file as a whole cannot be imported (too big, empty, not UTF-8 text, not valid CSV, "
+        "unknown or repeated columns, no rows...); `message` says why. Final: nothing was inserted, and the same "
+        "content is not tried again.\n"
+        "- `failed`: the last attempt failed unexpectedly (`message` has the error) and nothing was inserted; "
+        "Lambda retries the event (up to 2 more times, then the event goes to the failure queue)."
+    )
+    message: str | None = Field(
+        max_length=1000,
+        description="Why the import was rejected or failed; `null` otherwise. It names lines, bytes and a header's "
+        "column names, never a row's cells; a failure's error is given without the values its text quotes.",
+    )
+    rows: ImportRows
+    progress: ImportProgress
+    attempts: int = Field(ge=0, description="How many attempts started this import.")
+    report_key: str | None = Field(
+        description="Key, in the same bucket, of the JSON report of the latest attempt "
+        "(`reports/<object key>/<time>-import-<id>-<status>.json`); `null` until one finished."
+    )
+    timings: ImportTimings
+
+
+class RowError(BaseModel):
+    model_config = ConfigDict(
+        defer_build=True,
+        json_schema_extra={
+            "example": {"line": 5, "field": "age", "message": "must be a whole number from 0 to 150, not 200"}
+        },
+    )
+
+    line: int = Field(ge=2, description="Line of the file (the header is line 1).")
+    field: str = Field(description="The field at fault (`first_name`, `age`...), or `row` for a wrong number of cells.")
+    message: str
+
+
+class Import(ImportSummary):
+    """An import with its row errors."""
+
+    errors: list[RowError] = Field(
+        max_length=MAX_ROW_ERRORS,
+        description=f"The first {MAX_ROW_ERRORS} problems of the rows left out (a row can have several), in file "
+        "order; empty when there were none.",
+    )
+
+
+class ImportsPage(BaseModel):
+    model_config = OPEN
+
+    imports: list[ImportSummary] = Field(max_length=MAX_LIMIT)
+    next_cursor: NextCursor
+
+
+class FieldError(BaseModel):
+    model_config = OPEN
+
+    field: str = Field(description="The field or parameter at fault, as the request named it.")
+    message: str = Field(description="What the field must be, in the API's words.")
+
+
+class Error(BaseModel):
+    """Every error the functions answer (and API Gateway's own: 429, 502, a route that does not exist)."""
+
+    model_config = OPEN
+
+    message: str
+    errors: list[FieldError] = Field(
+        None, description="Each field or parameter at fault, where individual ones are (400 and 422)."
+    )
+
+
+class ValidationError(BaseModel):
+    """An error that names each field or parameter at fault."""
+
+    model_config = OPEN
+
+    message: str
+    errors: list[FieldError]
+
+
+ALL = (Person, PersonInput, PersonPatch, PeoplePage, IdsPage, CreatedPerson, ImportsPage, ImportSummary, Import)
+ALL += (RowError, Error, ValidationError, FieldError)
