@@ -8,6 +8,7 @@ export SAM_CLI_TELEMETRY := 0
 export PYTHONPATH := $(CURDIR):$(CURDIR)/layers
 
 CHECKOV_VENV := .venv-checkov
+CLIENT_VENV := .venv-client
 
 .PHONY: help dev token put test test-samlocal lint checkov build check migrate openapi bench deploy clean
 .DEFAULT_GOAL := help
@@ -25,6 +26,12 @@ $(CHECKOV_VENV)/.installed: requirements-checkov.txt
 	$(PYTHON) -m venv $(CHECKOV_VENV)
 	$(CHECKOV_VENV)/bin/pip install --quiet --upgrade pip
 	$(CHECKOV_VENV)/bin/pip install --quiet -r requirements-checkov.txt
+	touch $@
+
+$(CLIENT_VENV)/.installed: requirements-client.txt
+	$(PYTHON) -m venv $(CLIENT_VENV)
+	$(CLIENT_VENV)/bin/pip install --quiet --upgrade pip
+	$(CLIENT_VENV)/bin/pip install --quiet -r requirements-client.txt
 	touch $@
 
 dev: $(VENV)/.installed  ## the whole stack on this machine: API, S3 bucket with import, MySQL
