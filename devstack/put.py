@@ -15,6 +15,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+from botocore.exceptions import EndpointConnectionError
+
 from devstack import issuer
 from devstack.settings import Settings, aws_client
 
@@ -34,7 +36,11 @@ def main() -> int:
     settings = Settings.from_environ()
     key = args.key or args.file.name
     s3 = aws_client("s3", settings.s3_url)
-    etag = s3.put_object(Bucket=settings.bucket, Key=key, Body=args.file.read_bytes())["ETag"].strip('"')
+    try:
+        etag = s3.put_object(Bucket=settings.bucket, Key=key, Body=args.file.read_bytes())["ETag"].strip('"')
+    except EndpointConnectionError:
+        print(f"nothing answers at {settings.s3_url}: start the stack with `make dev` (same S3_PORT)", file=sys.stderr)
+        return 1
     print(f"upload: {args.file} to s3://{settings.bucket}/{key}", flush=True)
     token = issuer.access_token(settings.s3_url)  # GET /imports wants one
     record = _wait_for_import(settings.api_url, key, etag, token)
