@@ -69,3 +69,9 @@ def test_servers_name_the_local_stack_and_aws():
 def test_no_model_is_built_until_a_schema_is_asked_for():
     # defer_build: the models cost nothing to import; the functions do not import them at all (test_layer_imports)
     assert all(model.model_config.get("defer_build") for model in models.ALL)
+
+
+@pytest.mark.parametrize("app_py", sorted((ROOT / "functions").glob("*/app.py")), ids=lambda p: p.parent.name)
+def test_no_function_loads_the_contract(app_py):
+    # its models would cost every cold start pydantic's import; the document is built ahead, by `make openapi`
+    assert "people_api.contract" not in app_py.read_text()
