@@ -4,8 +4,9 @@ The routes come from each function's `app` (Powertools' OpenAPIMerge over functi
 is a path in the document; each is described by layers/people_api/contract/operations.py, and its bodies by the
 pydantic models of contract/models.py, whose JSON Schemas are built here and nowhere at run time.
 
-`python tools/openapi.py --check` exits 1, naming the first difference, when the committed document is not the one
-the code generates (CI: .ci/run, and tests/unit/test_openapi_document.py).
+With `--check` it writes nothing and exits 1, showing the difference, when the committed document is not the one the
+code generates: tests/unit/test_openapi_document.py runs it in `make test` (and so in CI). Run it as the Makefile
+does, with the repository and layers/ on PYTHONPATH.
 """
 
 from __future__ import annotations
