@@ -27,7 +27,7 @@ from people_api.people.person import (
 )
 
 OPEN = ConfigDict(defer_build=True)
-STRICT = ConfigDict(defer_build=True, extra="forbid", populate_by_name=False)
+STRICT = ConfigDict(defer_build=True, extra="forbid")
 # Unicode's spaces that Python's str.strip() removes around a value (and JSON Schema's \s does not all match).
 _SPACE = r"[ \u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]*"
 
@@ -157,7 +157,7 @@ class PersonInput(BaseModel):
     csv_third_grade_graduation: GraduationInput = Field(None, alias=_csv_name("third_grade_graduation"))
 
 
-_CURRENT_ID = Annotated[int | None, Field(ge=1, le=MAX_ID)]
+CurrentId = Annotated[int | None, Field(ge=1, le=MAX_ID)]
 
 
 class PersonPatch(BaseModel):
@@ -168,13 +168,13 @@ class PersonPatch(BaseModel):
 
     model_config = STRICT
 
-    id: _CURRENT_ID = Field(None, description="The person's current id (any other value is a `422`).")
+    id: CurrentId = Field(None, description="The person's current id (any other value is a `422`).")
     first_name: NameInput = None
     last_name: NameInput = None
     age: AgeInput = None
     github_account: GithubAccountInput = None
     third_grade_graduation: GraduationInput = None
-    csv_id: _CURRENT_ID = Field(None, alias=_csv_name("id"), description="The person's current id, under its CSV name.")
+    csv_id: CurrentId = Field(None, alias=_csv_name("id"), description="The person's current id, under its CSV name.")
     csv_first: NameInput = Field(None, alias=_csv_name("first_name"))
     csv_last: NameInput = Field(None, alias=_csv_name("last_name"))
     csv_age: AgeInput = Field(None, alias=_csv_name("age"))
