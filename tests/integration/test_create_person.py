@@ -197,7 +197,7 @@ def test_a_post_that_loses_a_deadlock_to_another_insert_of_its_id_is_a_409_not_a
     empty_db, api, monkeypatch, attempts, message
 ):
     if attempts is not None:
-        monkeypatch.setattr(people_store, "INSERT_ATTEMPTS", attempts)
+        monkeypatch.setattr(people_store, "DEADLOCK_ATTEMPTS", attempts)
     # Given person 500, which one transaction is deleting, while another (larger) one inserts it again and waits
     settings = database_settings()
     with db.cursor() as cur:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
+from typing import TypeVar
 
 import pymysql
 from pymysql.constants import ER
@@ -28,7 +30,25 @@ _UPDATE_ASSIGNMENTS = ", ".join(f"{column} = %s" for column in _INSERT_FIELDS[1:
 # Left to themselves, MySQL and MariaDB scan (age, id) or only the age part of this index,
 # reading a whole age group instead of the one-year range of dates asked for.
 _BY_GRADUATION = "FORCE INDEX (people_by_graduation)"
-INSERT_ATTEMPTS = 3
+T = TypeVar("T")
+DEADLOCK_ATTEMPTS = 3  # of a write that InnoDB rolled back as a deadlock
+
+
+def _retried_on_deadlock(write: Callable[[], T], done: str) -> T:
+    """The result of `write` (one statement, or one transaction), tried again when it deadlocked.
+
+    Writes of one id racing each other (an insert, an update, a delete) can deadlock on its row or
+    index record; InnoDB then rolls back one transaction whole, which is safe to run again. After
+    DEADLOCK_ATTEMPTS deadlocks: Conflict (409), nothing written, never a 5xx.
+    """
+    for _ in range(DEADLOCK_ATTEMPTS):
+        try:
+            return write()
+        except pymysql.err.OperationalError as error:
+            if error.args[0] != ER.LOCK_DEADLOCK:
+                raise
+            logger.info("a write of a person deadlocked with another; trying again")
+    raise Conflict(f"the person could not be {done} while other writes of its id raced it; nothing was {done}, try again")
 
 
 def insert_row(person: NewPerson) -> tuple:
@@ -40,11 +60,10 @@ def add_person(person: NewPerson) -> StoredPerson:
     """Insert a person; return the row as inserted. An id already taken raises Conflict, changing nothing.
 
     The row is read back inside the insert's transaction, where it stays locked until commit: the
-    answer is the person inserted even if a DELETE of its id comes a moment later. Inserts and deletes
-    of one id racing each other can deadlock (InnoDB's shared lock on a duplicate key); the insert
-    rolled back is tried again.
+    answer is the person inserted even if a DELETE of its id comes a moment later.
     """
-    for _ in range(INSERT_ATTEMPTS):
+
+    def insert() -> StoredPerson:
         try:
             with db.cursor() as autocommit, db.transaction(autocommit.connection) as cur:
                 cur.execute(f"INSERT INTO people ({INSERT_COLUMNS}) VALUES {INSERT_PLACEHOLDERS}", insert_row(person))
@@ -54,11 +73,8 @@ def add_person(person: NewPerson) -> StoredPerson:
             if error.args[0] == ER.DUP_ENTRY:
                 raise Conflict(f"a person with id {person.id} already exists") from error
             raise
-        except pymysql.err.OperationalError as error:
-            if error.args[0] != ER.LOCK_DEADLOCK:
-                raise
-            logger.info("insert of a person deadlocked with another write; trying again")
-    raise Conflict("the person could not be added while other writes of its id raced it; nothing was added, try again")
+
+    return _retried_on_deadlock(insert, "added")
 
 
 def update_if_current(person: NewPerson, current: StoredPerson) -> StoredPerson | None:
@@ -67,31 +83,39 @@ def update_if_current(person: NewPerson, current: StoredPerson) -> StoredPerson 
     The version test and the write are one statement, so two writers that read the same
     version cannot both succeed.
     """
-    # db.cursor() for its connection and its DatabaseUnavailable; the transaction for the read-back.
-    with db.cursor() as autocommit, db.transaction(autocommit.connection) as cur:
-        cur.execute(
-            f"UPDATE people SET {_UPDATE_ASSIGNMENTS}, version = version + 1, updated_at = UTC_TIMESTAMP(6)"
-            " WHERE id = %s AND version = %s AND created_at = %s",
-            (*insert_row(person)[1:], current.id, current.version, current.created_at),
-        )
-        if cur.rowcount != 1:
-            return None
-        # The row stays locked until commit: this reads exactly the version written.
-        cur.execute(f"SELECT {COLUMNS} FROM people WHERE id = %s", (current.id,))
-        return StoredPerson(*cur.fetchone())
+
+    def update() -> StoredPerson | None:
+        # db.cursor() for its connection and its DatabaseUnavailable; the transaction for the read-back.
+        with db.cursor() as autocommit, db.transaction(autocommit.connection) as cur:
+            cur.execute(
+                f"UPDATE people SET {_UPDATE_ASSIGNMENTS}, version = version + 1, updated_at = UTC_TIMESTAMP(6)"
+                " WHERE id = %s AND version = %s AND created_at = %s",
+                (*insert_row(person)[1:], current.id, current.version, current.created_at),
+            )
+            if cur.rowcount != 1:
+                return None
+            # The row stays locked until commit: this reads exactly the version written.
+            cur.execute(f"SELECT {COLUMNS} FROM people WHERE id = %s", (current.id,))
+            return StoredPerson(*cur.fetchone())
+
+    return _retried_on_deadlock(update, "changed")
 
 
 def erase_person(person_id: int, current: StoredPerson | None = None) -> bool:
     """Delete a person (only if still the version `current` is, when given); False if nothing was deleted."""
-    with db.cursor() as cur:
-        if current is None:
-            cur.execute("DELETE FROM people WHERE id = %s", (person_id,))
-        else:
-            cur.execute(
-                "DELETE FROM people WHERE id = %s AND version = %s AND created_at = %s",
-                (person_id, current.version, current.created_at),
-            )
-        return cur.rowcount == 1
+
+    def delete() -> bool:
+        with db.cursor() as cur:
+            if current is None:
+                cur.execute("DELETE FROM people WHERE id = %s", (person_id,))
+            else:
+                cur.execute(
+                    "DELETE FROM people WHERE id = %s AND version = %s AND created_at = %s",
+                    (person_id, current.version, current.created_at),
+                )
+            return cur.rowcount == 1
+
+    return _retried_on_deadlock(delete, "deleted")
 
 
 def person_by_id(person_id: int) -> StoredPerson:
