@@ -63,6 +63,37 @@ def test_malformed_json_or_not_an_object_is_400(people_db, api, body):
     assert people_ids(api) == [1, 2, 3, 4, 5, 6, 7]
 
 
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+def test_nan_and_infinity_are_not_json_400(people_db, api, constant):
+    # Python's json reads them; JSON (RFC 8259) has no such values
+    r = post(api, f'{{"first_name": "Ada", "age": {constant}}}')
+
+    assert (r.status, r.json) == (400, {"message": "the body is not valid JSON"})
+    assert people_ids(api) == [1, 2, 3, 4, 5, 6, 7]
+
+
+@pytest.mark.parametrize(
+    ("number", "message"),
+    [
+        ("9" * 5000, "the body has a number of 5000 digits; a number may have at most 100"),
+        ("-" + "1" * 101, "the body has a number of 101 digits; a number may have at most 100"),
+        ("1e999", "the body has a number too large to read (over 1.8e308)"),
+    ],
+)
+def test_a_number_too_long_to_read_is_400_saying_so(people_db, api, number, message):
+    r = post(api, f'{{"first_name": "Ada", "age": {number}}}')
+
+    assert (r.status, r.json) == (400, {"message": message})
+    assert people_ids(api) == [1, 2, 3, 4, 5, 6, 7]
+
+
+def test_a_number_of_100_digits_is_read_and_judged_by_the_rules(people_db, api):
+    r = post(api, json.dumps({"first_name": "Ada", "age": 10**99}))
+
+    assert r.status == 422
+    assert r.json["errors"] == [{"field": "age", "message": f"must be a whole number from 0 to 150, not {10**99}"}]
+
+
 def test_field_errors_are_422_listing_each_field(people_db, api):
     r = post(
         api,

@@ -125,6 +125,36 @@ def test_a_cursor_signed_with_another_key_or_edited_is_400(people_db, api, monke
         assert r.status == 400, cursor
 
 
+def respelled(cursor: str) -> list[str]:
+    """Other spellings of a cursor's bytes that a lenient base64 decoder reads as the same cursor."""
+    payload, tag = cursor.split(".")
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    # A 16-byte tag's last character carries 4 bits and 2 unused ones: setting one spells the same bytes
+    unused_bit = alphabet[alphabet.index(tag[-1]) ^ 1]
+    return [
+        f"{payload}=.{tag}",
+        f"{payload}.{tag}==",
+        f"{payload}.{tag}=",
+        f"{payload}.{tag[:-1]}{unused_bit}",
+        f"{payload}.{tag[:5]}!{tag[5:]}",  # a character outside the alphabet, which the decoder skips
+        f"{payload}.{tag.replace('-', '+').replace('_', '/')}" if set(tag) & set("-_") else f"{payload}.+{tag[1:]}",
+    ]
+
+
+@pytest.mark.parametrize("function,path", LISTINGS)
+def test_a_cursor_respelled_in_other_base64_is_400(people_db, api, function, path):
+    # Given a cursor the API handed out for this listing, which reads its next page
+    genuine = {"list_people": ("people", 1), "people_by_age": ("age", 20, 1), "list_imports": ("imports", 5)}[function]
+    cursor = paging.encode_cursor(*genuine)
+    assert api(function, "GET", path, path, query={"cursor": cursor}).status == 200
+
+    # When its bytes are spelt another way (padding, unused bits set, skipped characters, + and /)
+    for other in respelled(cursor):
+        r = api(function, "GET", path, path, query={"cursor": other})
+        # Then it is refused like any cursor the API did not hand out
+        assert (r.status, "cursor" in r.json["message"]) == (400, True), other
+
+
 def test_a_cursor_of_one_listing_is_400_in_another(people_db, api):
     people_cursor = api("list_people", "GET", "/people", "/people", query={"limit": "2"}).json["next_cursor"]
 

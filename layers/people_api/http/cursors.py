@@ -3,7 +3,7 @@
 The stores fetch rows after a position; a `Listing` turns a client's cursor into that position
 and the rows fetched into a page with the next cursor, so cursors stay an HTTP concern.
 
-A cursor is `<payload>.<tag>`, both base64url without padding: the payload is the JSON
+A cursor is `<payload>.<tag>`, both base64url without padding (no other spelling of the same bytes is read): the payload is the JSON
 `[listing, *position]`, the tag an HMAC-SHA256 of the payload under the cursor key
 (`config.cursor_key`), truncated to 128 bits. A cursor of another listing, one signed with another key, or any
 edited or made-up string is refused (400), whatever it would decode to.
@@ -142,6 +142,11 @@ def _b64(data: bytes) -> str:
 
 
 def _unb64(text: str) -> bytes:
+    """base64url as `_b64` writes it, and no other spelling of the same bytes: padding, characters outside
+    the alphabet (which the decoder would skip), `+` or `/`, or unused bits set in the last character."""
     if not text.isascii():
         raise ValueError("not base64")
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    if _b64(data) != text:
+        raise ValueError("not base64url as this API writes it")
+    return data

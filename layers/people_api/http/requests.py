@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 from typing import Any
 from urllib.parse import unquote
 
@@ -14,6 +15,9 @@ from people_api.http.cursors import DEFAULT_LIMIT, MAX_CURSOR_LENGTH, MAX_LIMIT
 from people_api.people.person import MAX_ID
 
 MAX_BODY_BYTES = 16 * 1024
+# Digits of a whole number in a JSON body: past any field's range (an id has at most 16), so that the rules
+# still say which field is out of range, and few enough for their message to quote the number.
+MAX_NUMBER_DIGITS = 100
 JSON = content_types.APPLICATION_JSON
 
 
@@ -88,7 +92,13 @@ def json_object_body(app: APIGatewayRestResolver, media_types: tuple[str, ...] =
     if len(data) > MAX_BODY_BYTES:
         raise PayloadTooLarge(f"the body is {len(data)} bytes; the limit is {MAX_BODY_BYTES}")
     try:
-        body = json.loads(data.decode(), object_pairs_hook=_object_without_repeated_keys)
+        body = json.loads(
+            data.decode(),
+            object_pairs_hook=_object_without_repeated_keys,
+            parse_int=_whole_number,
+            parse_float=_finite_number,
+            parse_constant=_not_json,
+        )
     except UnicodeDecodeError as error:
         raise BadRequest(f"the body is not UTF-8 text (byte {error.start + 1})") from None
     except RecursionError:
@@ -98,6 +108,25 @@ def json_object_body(app: APIGatewayRestResolver, media_types: tuple[str, ...] =
     if not isinstance(body, dict):
         raise BadRequest("the body must be a JSON object")
     return body
+
+
+def _whole_number(text: str) -> int:
+    digits = len(text.lstrip("-"))
+    if digits > MAX_NUMBER_DIGITS:
+        raise BadRequest(f"the body has a number of {digits} digits; a number may have at most {MAX_NUMBER_DIGITS}")
+    return int(text)
+
+
+def _finite_number(text: str) -> float:
+    number = float(text)
+    if not math.isfinite(number):  # 1e999: too large for a double
+        raise BadRequest("the body has a number too large to read (over 1.8e308)")
+    return number
+
+
+def _not_json(name: str) -> None:
+    """NaN, Infinity and -Infinity, which Python's json reads and JSON (RFC 8259) does not have."""
+    raise ValueError(f"{name} is not JSON")
 
 
 def _object_without_repeated_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
