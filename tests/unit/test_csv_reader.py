@@ -338,13 +338,32 @@ def test_a_file_without_a_header_is_rejected_without_its_cells():
         assert value not in message
 
 
-def test_unknown_columns_of_a_header_are_counted_and_the_first_named_cut():
-    names = ["First", "Nickname", "E" * 300, *[f"Extra{i}" for i in range(20)]]
+def test_a_headerless_first_row_with_a_cell_like_a_column_name_is_rejected_without_its_cells():
+    # A person whose last name is "Age": one cell of the first row names a column, the others are values
+    message = rejection(b"1,Alice,Age,30,alice-gh,\r\n2,Bob,Other,31,,\r\n")
+
+    assert message.startswith(
+        "the header has 5 unknown columns (the 1st to 2nd and 4th to 6th cells are not column names); "
+    ), message
+    for value in ("Alice", "alice-gh", "'1'", "30"):
+        assert value not in message
+
+
+def test_unknown_columns_of_a_header_are_counted_and_placed_never_quoted():
+    names = ["First", "Nickname", "E" * 300, "Last", *[f"Extra{i}" for i in range(2, 60, 2) for _ in (0, 1)][:40]]
+    names[10] = "Age"  # runs of unknown cells: 2-3, 5-10, 12-44
 
     message = rejection(",".join(names).encode() + b"\r\nAda\r\n")
 
-    assert message.startswith("the header has 22 unknown columns, the first 5: 'Nickname', 'EEE"), message
-    assert "'Extra2'" in message and "'Extra3'" not in message and "E" * 100 not in message
+    assert message.startswith(
+        "the header has 41 unknown columns (the 2nd to 3rd, 5th to 10th and 12th to 44th cells are not column names); "
+    ), message
+    assert "Nickname" not in message and "EEE" not in message and "Extra" not in message
+    assert rejection(b"First,Nickname\r\nAda,x\r\n").startswith(
+        "the header has 1 unknown column (the 2nd cell is not a column name); "
+    )
+    many_runs = rejection(",".join(["First", "x"] * 20).encode() + b"\r\nAda\r\n")
+    assert "(the 2nd, 4th, 6th, 8th, 10th and 15 more cells are not column names)" in many_runs, many_runs
     assert len(message) <= MAX_MESSAGE_CHARS
 
 

@@ -29,8 +29,7 @@ MAX_FIELD_CHARS = 1000
 MAX_HEADER_CHARS = 1000
 MAX_ROW_ERRORS = 100
 READ_CHUNK_BYTES = 256 * 1024
-_NAMED_UNKNOWN_COLUMNS = 5
-_NAME_SHOWN_CHARS = 40
+_NAMED_POSITION_RUNS = 5  # of unknown columns, in a message
 _COLUMN_FIELDS = {name.casefold(): f for name, f in CSV_HEADERS.items()} | {f: f for f in FIELDS}
 _COLUMNS_HELP = f"the columns are (in any order and case): {', '.join([*CSV_HEADERS, *FIELDS])}"
 _LINE_ENDS = "\r\n"
@@ -126,20 +125,18 @@ def _columns(header: list[str], line: int) -> tuple[int, itemgetter]:
     """The header's width, and a getter of a row's values in `FIELDS` order.
 
     A line none of whose cells names a column is not a header (a file without one starts with
-    people): it is refused without its cells. A header's unknown names are counted, a few shown, cut.
+    people). A cell that names no column is never quoted, since it may be a person's value (a
+    headerless file whose first row has a cell like `Age`): the message counts them and gives
+    their positions.
     """
     fields = [_COLUMN_FIELDS.get(name.strip().casefold()) for name in header]
-    unknown = [name for name, f in zip(header, fields, strict=True) if f is None]
+    unknown = [position for position, f in enumerate(fields, 1) if f is None]
     if len(unknown) == len(header):
         cells = f"its {len(header)} cells is" if len(header) > 1 else "its cell is"
         raise FileRejected(f"line {line} is not a header: none of {cells} a column name; {_COLUMNS_HELP}")
     if unknown:
-        shown = ", ".join(_shown(name) for name in unknown[:_NAMED_UNKNOWN_COLUMNS])
-        if len(unknown) > _NAMED_UNKNOWN_COLUMNS:
-            shown = f"s, the first {_NAMED_UNKNOWN_COLUMNS}: {shown}"
-        else:
-            shown = f"{'s' if len(unknown) > 1 else ''}: {shown}"
-        raise FileRejected(f"the header has {len(unknown)} unknown column{shown}; {_COLUMNS_HELP}")
+        columns = f"{len(unknown)} unknown column{'s' if len(unknown) > 1 else ''}"
+        raise FileRejected(f"the header has {columns} ({_cells_at(unknown)}); {_COLUMNS_HELP}")
     repeated = sorted(f for f, n in Counter(fields).items() if n > 1)
     if repeated:
         raise FileRejected(f"the header names {', '.join(repeated)} more than once")
@@ -150,10 +147,30 @@ def _columns(header: list[str], line: int) -> tuple[int, itemgetter]:
     return len(header), itemgetter(*(position.get(f, missing) for f in FIELDS))
 
 
-def _shown(name: str) -> str:
-    """A header name as a message shows it: quoted, escaped, cut."""
-    quoted = repr(name)
-    return quoted if len(quoted) <= _NAME_SHOWN_CHARS else quoted[: _NAME_SHOWN_CHARS - 1] + "…"
+def _cells_at(positions: list[int]) -> str:
+    """Cell positions (1 up, ascending) as a message gives them: "the 3rd cell is not a column name",
+    "the 2nd to 6th cells are not column names", "the 2nd, 4th and 7th to 9th cells are ...", the first
+    few runs of positions only ("... and 12 more cells are ...")."""
+    runs: list[list[int]] = []
+    for position in positions:
+        if runs and runs[-1][-1] == position - 1:
+            runs[-1][-1] = position
+        else:
+            runs.append([position, position])
+    named = [f"{_ordinal(first)} to {_ordinal(last)}" if last > first else _ordinal(first) for first, last in runs]
+    shown = named[:_NAMED_POSITION_RUNS]
+    left = sum(last - first + 1 for first, last in runs[_NAMED_POSITION_RUNS:])
+    if left:
+        shown.append(f"{left} more")
+    listed = shown[0] if len(shown) == 1 else f"{', '.join(shown[:-1])} and {shown[-1]}"
+    if len(positions) == 1:
+        return f"the {listed} cell is not a column name"
+    return f"the {listed} cells are not column names"
+
+
+def _ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
 
 
 def _longest_row(width: int) -> int:
