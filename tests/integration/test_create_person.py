@@ -94,6 +94,15 @@ def test_a_number_of_100_digits_is_read_and_judged_by_the_rules(people_db, api):
     assert r.json["errors"] == [{"field": "age", "message": f"must be a whole number from 0 to 150, not {10**99}"}]
 
 
+def test_a_name_with_an_invisible_character_after_its_letters_is_422(people_db, api):
+    # "Smith" + ZERO WIDTH SPACE would look like Smith and never be found by /ids/lastname/smith
+    r = post(api, json.dumps({"first_name": "Ada", "last_name": "Smith\u200b"}))
+
+    assert r.status == 422
+    assert r.json["errors"] == [{"field": "last_name", "message": "must not contain U+200B, an invisible character"}]
+    assert people_ids(api) == [1, 2, 3, 4, 5, 6, 7]
+
+
 def test_field_errors_are_422_listing_each_field(people_db, api):
     r = post(
         api,

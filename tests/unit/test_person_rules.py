@@ -283,14 +283,17 @@ VISIBLE_NAMES = {
     "Persian with ZWNJ": "نوش\u200cآفرین",
     "Malayalam with ZWJ": "അന്\u200dവര്\u200d",
     "Devanagari with ZWJ and ZWNJ": "क्\u200dष क्\u200cष",
-    "Thai with a zero-width space between words": "สมชาย\u200bใจดี",
     "Korean": "김민준",
     "Chinese": "李小龍",
     "a letter after a space and a mark on the space": "Ada \u0301Lovelace",
     "Mongolian with a free variation selector": "\u1820\u180b\u1821",
     "Hebrew": "נועה",
     "Arabic": "محمد",
-    "private use": "\ue000",
+    "Sinhala with ZWJ (a conjunct)": "ශ්\u200dරී",
+    "Malayalam chillu written with a final ZWJ after the virama": "അന്\u200d",
+    "CJK with an ideographic variation selector": "葛\U000e0100城",
+    "emoji keycap (variation selector, then an enclosing mark)": "#\ufe0f\u20e3",
+    "rainbow flag (variation selector before a ZWJ)": "🏳\ufe0f\u200d🌈",
 }
 
 
@@ -299,6 +302,54 @@ def test_names_that_a_reader_can_see_stay_valid_with_their_joiners_and_selectors
     person = person_from_json({"first_name": name, "last_name": name}, TODAY)
 
     assert (person.first_name, person.last_name) == (name, name)
+
+
+HIDDEN_INSIDE = {
+    "zero-width space at the end": ("Smith\u200b", "U+200B, an invisible character"),
+    "zero-width space between words": ("สมชาย\u200bใจดี", "U+200B, an invisible character"),
+    "byte order mark inside": ("Lo\ufeffvelace", "U+FEFF, an invisible character"),
+    "soft hyphen": ("Love\u00adlace", "U+00AD, an invisible character"),
+    "word joiner": ("Ada\u2060", "U+2060, an invisible character"),
+    "Hangul filler after a letter": ("김\u3164", "U+3164, an invisible character"),
+    "combining grapheme joiner": ("Ada\u034f", "U+034F, an invisible character"),
+    "reserved default-ignorable": ("Ada\ufff0", "U+FFF0, an invisible character"),
+    "tag letters without a cancel tag": ("🏴\U000e0067\U000e0062", "U+E0067, an invisible character"),
+    "cancel tag alone": ("Ada\U000e007f", "U+E007F, an invisible character"),
+    "ZWJ at the end": ("Smith\u200d", "U+200D, a joiner, except after a virama or before a character a reader"),
+    "ZWNJ before a space": ("Ada\u200c Lovelace", "U+200C, a joiner, except after a virama or before"),
+    "two ZWJ": ("👩\u200d\u200d🔬", "U+200D, a joiner, except after a virama or before"),
+    "variation selector after a space": ("Ada \ufe0f", "U+FE0F, a variation selector, except right after a"),
+    "two variation selectors": ("❤\ufe0f\ufe0f", "U+FE0F, a variation selector, except right after a"),
+    "private use": ("\ue000", "U+E000, a private-use character"),
+    "private use after a letter": ("Ada\U000f0000", "U+F0000, a private-use character"),
+    "noncharacter U+FFFE": ("\ufffe", "U+FFFE, a noncharacter"),
+    "noncharacter U+FFFF after a letter": ("Ada\uffff", "U+FFFF, a noncharacter"),
+    "noncharacter U+FDD0": ("Ada\ufdd0", "U+FDD0, a noncharacter"),
+    "noncharacter U+10FFFF": ("Ada\U0010ffff", "U+10FFFF, a noncharacter"),
+}
+
+
+@pytest.mark.parametrize("field", ["first_name", "last_name"])
+@pytest.mark.parametrize(("name", "message"), HIDDEN_INSIDE.values(), ids=HIDDEN_INSIDE.keys())
+def test_an_invisible_character_that_joins_nothing_is_refused_anywhere_in_a_name(field, name, message):
+    # "Smith\u200b" would be stored, and then not found as smith
+    errors = name_errors(name, field)
+
+    assert list(errors) == [field]
+    assert errors[field].startswith(f"must not contain {message}"), errors
+
+
+def test_the_csv_import_and_a_patch_refuse_a_hidden_character_by_the_same_rule():
+    current = StoredPerson(4, "Rob", "May", None, None, None, 1, WRITTEN, WRITTEN)
+
+    with pytest.raises(PersonInvalid) as by_csv:
+        clean_person("7", "Ada", "Smith\u200b", "", "", "", TODAY)
+    with pytest.raises(PersonInvalid) as by_patch:
+        person_from_patch(current, {"last_name": "Smith\u200b"}, TODAY)
+
+    expected = [("last_name", "must not contain U+200B, an invisible character")]
+    assert [(e.field, e.message) for e in by_csv.value.errors] == expected
+    assert [(e.field, e.message) for e in by_patch.value.errors] == expected
 
 
 @pytest.mark.parametrize("control", BIDI_CONTROLS)
@@ -382,18 +433,35 @@ def test_every_default_ignorable_code_point_and_combining_mark_alone_is_not_a_na
     known = [c for c in invisible if unicodedata.category(c) != "Cn" or regex.match(r"\p{DI}", c)]
     assert len(known) > 6000
 
-    seen = [c for c in known if c not in BIDI_CONTROLS and _accepted_alone(c)]
+    seen = [c for c in known if c not in BIDI_CONTROLS and _accepted(c)]
 
     assert seen == []
 
 
-def test_every_default_ignorable_code_point_and_mark_after_a_letter_is_kept():
-    invisible = _code_points(r"(?V1)[\p{Default_Ignorable_Code_Point}\p{M}--\p{White_Space}--\p{Bidi_Control}]")
+def test_every_combining_mark_after_a_letter_is_kept():
+    marks = _code_points(r"(?V1)[\p{M}--\p{Default_Ignorable_Code_Point}]")
 
-    kept = [c for c in invisible if person_from_json({"last_name": f"A{c}"}, TODAY).last_name == f"A{c}"]
+    kept = [c for c in marks if person_from_json({"last_name": f"A{c}"}, TODAY).last_name == f"A{c}"]
 
-    assert len(kept) > 0.99 * len(invisible)  # the rest are composed by NFC (A + U+0301 is Á)
-    assert all(unicodedata.normalize("NFC", f"A{c}") != f"A{c}" for c in set(invisible) - set(kept))
+    assert len(kept) > 0.98 * len(marks)  # the rest are composed by NFC (A + U+0301 is Á)
+    assert all(unicodedata.normalize("NFC", f"A{c}") != f"A{c}" for c in set(marks) - set(kept))
+
+
+def test_every_default_ignorable_code_point_between_letters_is_refused_but_joiners_and_selectors():
+    ignorable = _code_points(r"(?V1)[\p{Default_Ignorable_Code_Point}--\p{White_Space}--\p{Bidi_Control}]")
+    selectors = _code_points(r"\p{Variation_Selector}")
+    assert len(ignorable) > 4000 and len(selectors) > 250
+
+    kept = [c for c in ignorable if _accepted(f"A{c}B")]
+
+    assert sorted(kept) == sorted(["\u200c", "\u200d", *selectors])
+
+
+def test_every_private_use_code_point_and_noncharacter_is_refused_alone_and_after_a_letter():
+    refused = _code_points(r"[\p{Co}\p{Noncharacter_Code_Point}]")
+    assert len(refused) == 137_468 + 66
+
+    assert [c for c in refused if _accepted(c) or _accepted(f"A{c}")] == []
 
 
 def test_the_bidi_controls_are_unicode_s_bidi_control_property():
@@ -403,12 +471,12 @@ def test_the_bidi_controls_are_unicode_s_bidi_control_property():
 def test_every_letter_this_python_knows_is_a_name_but_the_fillers():
     letters = _code_points(r"\p{L}")
 
-    refused = [c for c in letters if unicodedata.category(c) != "Cn" and not _accepted_alone(c)]
+    refused = [c for c in letters if unicodedata.category(c) != "Cn" and not _accepted(c)]
 
     assert refused == ["\u115f", "\u1160", "\u3164", "\uffa0"]
 
 
-def _accepted_alone(name: str) -> bool:
+def _accepted(name: str) -> bool:
     try:
         return clean_person(None, None, name, None, None, None, TODAY).last_name is not None
     except PersonInvalid:

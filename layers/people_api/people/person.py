@@ -71,6 +71,18 @@ _REFUSED_KINDS = {"\u2028": "a line separator", "\u2029": "a paragraph separator
 # letters that this Python's tables do not know yet.
 _UNSEEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zs", "Zl", "Zp", "Mn", "Mc", "Me"})
 _UNSEEN = re.compile("[\u115f\u1160\u2065\u2800\u3164\uffa0\ufff0-\ufff8\U000e0000-\U000e0fff]")
+# Inside a name (README, The person and its rules), after its first visible character: no format character
+# (Cf) nor other default-ignorable code point (the Hangul fillers, CGJ, the Khmer inherent vowels, the
+# reserved ones) except where it joins visible text: ZWJ and ZWNJ after a virama or before a visible
+# character (emoji ZWJ sequences, Persian, the Indic scripts); a variation selector right after a visible
+# character; tag characters as an emoji tag sequence (a visible base, tags, CANCEL TAG: the flags of
+# Scotland or Wales). Nowhere in a name: private-use code points (Co) and noncharacters, which mean
+# nothing outside the one program that gave them a meaning.
+_JOINERS = "\u200c\u200d"
+_VIRAMA = 9  # the canonical combining class of the viramas, after which a joiner picks a conjunct's form
+_VARIATION_SELECTORS = re.compile("[\u180b-\u180d\u180f\ufe00-\ufe0f\U000e0100-\U000e01ef]")
+_EMOJI_TAGS = re.compile("[\U000e0020-\U000e007e]+\U000e007f")
+_IGNORABLE = re.compile("[\u034f\u115f\u1160\u17b4\u17b5\u2065\u3164\uffa0\ufff0-\ufff8\U000e0000-\U000e0fff]")
 _GITHUB_ACCOUNT = re.compile(r"[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*")
 _US_DATE = re.compile(r"([0-9]{1,2})/([0-9]{1,2})/([0-9]{4}|[0-9]{2})")
 _ISO_DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
@@ -252,8 +264,8 @@ def _whole_number(value: Any, field: str, low: int, high: int, errors: list[Fiel
 
 def _name(value: Any, field: str, errors: list[FieldError]) -> str | None:
     """A name as stored: trimmed, in NFC, at most MAX_NAME_LENGTH code points, beginning with a character a
-    reader can see. Invisible characters after it (joiners, variation selectors, marks) are kept: emoji
-    sequences, Persian and the Indic scripts need them."""
+    reader can see, and no invisible character after it but the marks and those that join visible text
+    (`_hidden_in_name`): emoji sequences, Persian and the Indic scripts need them."""
     name = _text(value, field, errors)
     if name is None or name.isascii():  # trimmed ASCII without controls: visible, and already NFC
         return _within_length(name, field, errors)
@@ -264,7 +276,35 @@ def _name(value: Any, field: str, errors: list[FieldError]) -> str | None:
         else:
             errors.append(FieldError(field, f"has no character a reader can see (U+{ord(name[0]):04X} is invisible)"))
         return None
+    hidden = _hidden_in_name(name)
+    if hidden:
+        errors.append(FieldError(field, hidden))
+        return None
     return _within_length(name, field, errors)
+
+
+def _hidden_in_name(name: str) -> str | None:
+    """What makes a name that begins with a visible character unfit (the rule above `_JOINERS`), or None."""
+    i = 0
+    while i < len(name):
+        character, code = name[i], f"U+{ord(name[i]):04X}"
+        if character in _JOINERS:
+            if not (unicodedata.combining(name[i - 1]) == _VIRAMA or (i + 1 < len(name) and _is_seen(name[i + 1]))):
+                return f"must not contain {code}, a joiner, except after a virama or before a character a reader can see"
+        elif _VARIATION_SELECTORS.match(character):
+            if not _is_seen(name[i - 1]):
+                return f"must not contain {code}, a variation selector, except right after a character a reader can see"
+        elif (tags := _EMOJI_TAGS.match(name, i)) and _is_seen(name[i - 1]):
+            i = tags.end()
+            continue
+        elif unicodedata.category(character) == "Cf" or _IGNORABLE.match(character):
+            return f"must not contain {code}, an invisible character"
+        elif unicodedata.category(character) == "Co":
+            return f"must not contain {code}, a private-use character"
+        elif 0xFDD0 <= ord(character) <= 0xFDEF or ord(character) & 0xFFFE == 0xFFFE:
+            return f"must not contain {code}, a noncharacter"
+        i += 1
+    return None
 
 
 def _within_length(name: str | None, field: str, errors: list[FieldError]) -> str | None:
