@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 import uuid
+from http import HTTPStatus
 from urllib.parse import urlsplit
 
 from flask import Response, request
@@ -199,11 +200,53 @@ def gateway_responses(stacks: list[Stack]) -> dict[str, tuple[int, dict[str, str
 
 class _AccessLog(WSGIRequestHandler):
     """One line per request with the route's template path, as API Gateway's access log has `$context.resourcePath`:
-    the values in a path (a last name) stay out of the terminal. A request that matched no route shows none."""
+    the values in a path (a last name) stay out of the terminal. A request that matched no route shows none.
+
+    The server's own refusals, before any route (a request line that is not HTTP, one over 64 KB, a header
+    line too long, an HTTP version it does not speak), answer JSON `{"message": ...}` as the gateway's
+    answers do, and log one bounded JSON line without the request line; werkzeug's would be an HTML page
+    and a log line quoting up to 64 KB of the request.
+    """
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         resource = getattr(self, "environ", {}).get(RESOURCE_PATH, "(no route)")
-        logs.say(f"{self.command} {resource} -> {code}", source="api")
+        logs.say(f"{self._method()} {resource} -> {code}", source="api")
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        status = HTTPStatus(code)
+        # http.server's messages quote the request ("Bad request version ('...')"): only the words before it
+        reason = (message or status.phrase).partition(" (")[0][:_REASON_CHARS]
+        self._log_line("error", f"refused before any route: {reason}", status=code)
+        body = json.dumps({"message": status.phrase}).encode()
+        # A request line without a version it could read leaves http.server at HTTP/0.9, which has no status
+        # line nor headers; the gateway answers every request with both.
+        self.request_version = self.protocol_version
+        self.send_response_only(code)  # its standard phrase (http.server's would be the message, quoting the request)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Connection", "close")
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def log_error(self, format: str, *args) -> None:
+        self._log_line("error", format % args)
+
+    def log_message(self, format: str, *args) -> None:
+        self._log_line("info", format % args)
+
+    def _log_line(self, level: str, message: str, **fields) -> None:
+        logs.say(json.dumps({"level": level, "message": message[:_LOG_MESSAGE_CHARS], **fields}), source="api")
+
+    def _method(self) -> str:
+        """The request's method, or `-` for what no client would send as one (a refused request's first word)."""
+        command = self.command or "-"
+        return command if len(command) <= _METHOD_CHARS and command.isalpha() else "-"
+
+
+_REASON_CHARS = 60
+_LOG_MESSAGE_CHARS = 300
+_METHOD_CHARS = 10
 
 
 class ApiServer:

@@ -9,7 +9,10 @@ from __future__ import annotations
 import http.client
 import json
 import re
+import socket
+import time
 from concurrent.futures import ThreadPoolExecutor
+from http import HTTPStatus
 from urllib.parse import quote
 
 import pytest
@@ -117,3 +120,61 @@ def test_a_request_over_lambdas_6_mb_is_a_413_and_reaches_no_function(stack):
     status, content_type, answer = raw_request(stack, "POST", "/people", body, token)
 
     assert (status, content_type, json.loads(answer)) == (413, "application/json", {"message": "Request Too Long"})
+
+
+SECRET = "Secretname"
+REFUSED_BEFORE_ANY_ROUTE = {
+    "request line that is not HTTP": (f"GET /ids/lastname/{SECRET} NOT-HTTP\r\n\r\n".encode(), 400),
+    "request line of four words": (f"GET /ids/lastname/{SECRET} x HTTP/1.1\r\n\r\n".encode(), 400),
+    "HTTP version it does not speak": (f"GET /ids/lastname/{SECRET} HTTP/9.9\r\n\r\n".encode(), 505),
+    "request line over 64 KB": (f"GET /ids/lastname/{SECRET}{'x' * 70_000} HTTP/1.1\r\n\r\n".encode(), 414),
+    "header line over 64 KB": (
+        f"GET /ids/lastname/{SECRET} HTTP/1.1\r\nHost: a\r\nX-Big: {SECRET}{'y' * 70_000}\r\n\r\n".encode(),
+        431,
+    ),
+    "method of 60 KB, then a header too long": (
+        f"{'M' * 60_000}{SECRET} / HTTP/1.1\r\nX-Big: {'y' * 70_000}\r\n\r\n".encode(),
+        431,
+    ),
+}
+
+
+def raw_bytes(stack, data: bytes) -> bytes:
+    """What the server answers to exactly these bytes, up to its closing the connection."""
+    with socket.create_connection(("127.0.0.1", stack.api_port), timeout=10) as connection:
+        connection.sendall(data)
+        answer = b""
+        while chunk := connection.recv(65536):
+            answer += chunk
+    return answer
+
+
+@pytest.mark.parametrize(("request_bytes", "status"), REFUSED_BEFORE_ANY_ROUTE.values(), ids=REFUSED_BEFORE_ANY_ROUTE)
+def test_a_request_the_server_refuses_before_any_route_is_json_and_one_short_log_line(stack, request_bytes, status):
+    lines_before = len(stack.lines)
+
+    answer = raw_bytes(stack, request_bytes)
+
+    # Then the answer is HTTP with a JSON body, as the gateway's answers are, not werkzeug's HTML page
+    head, _, body = answer.partition(b"\r\n\r\n")
+    status_line, *header_lines = head.decode("latin-1").split("\r\n")
+    headers = {name.lower(): value for name, _, value in (line.partition(": ") for line in header_lines)}
+    phrase = HTTPStatus(status).phrase
+    assert (status_line, headers["content-type"], json.loads(body)) == (
+        f"HTTP/1.1 {status} {phrase}",
+        "application/json",
+        {"message": phrase},
+    )
+    # And the terminal has one JSON line for it, short, without the request's path or values
+    def lines_of_the_api() -> list[str]:
+        return [line for line in stack.lines[lines_before:] if line.startswith("api ")]
+
+    deadline = time.monotonic() + 10
+    while not lines_of_the_api() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.2)  # any other line it would write
+    new = lines_of_the_api()
+    assert len(new) == 1, new
+    logged = json.loads(new[0].partition(" | ")[2])
+    assert logged["status"] == status and logged["level"] == "error", logged
+    assert len(new[0]) < 200 and SECRET not in new[0] and "lastname" not in new[0], new[0]
