@@ -18,6 +18,7 @@ import http.client
 import json
 import os
 import platform
+import re
 import socket
 import subprocess
 import sys
@@ -51,6 +52,12 @@ EMULATOR = (
 )
 INVOCATIONS_PATH = "/2015-03-31/functions/function/invocations"
 EMULATOR_START_SECONDS = 10
+# Lambda gives an environment's Init phase (the handler's imports) 10 s of its own, apart from the function's
+# timeout, which counts from the invocation's start (docs/dev.md, How close to AWS it is).
+INIT_SECONDS = 10
+# What the emulator prints (at --log-level info) once the runtime asked for its first event: the end of Init.
+_INIT_DONE = "INIT RTDONE"
+_EMULATOR_LINE = re.compile(r"\d\d \w{3} \d{4} [\d:,]+ \[\w+\] \(rapid\) ")
 
 # Lambda's synchronous invocation payload limits (docs/dev.md: 6 MB each way). The emulator fails a larger
 # response itself (Function.ResponseSizeTooLarge); a larger request it cuts short, so it is refused here.
@@ -155,7 +162,9 @@ def environment_variables(function: LambdaFunction, base: Mapping[str, str], reg
             "AWS_LAMBDA_FUNCTION_NAME": function.name,
             "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(function.memory_mb),
-            "AWS_LAMBDA_FUNCTION_TIMEOUT": str(function.timeout_seconds),  # the emulator enforces it
+            # The emulator counts Init in the first invocation's time: its limit allows for Init's, and
+            # ExecutionEnvironment.invoke holds each invocation to the function's timeout.
+            "AWS_LAMBDA_FUNCTION_TIMEOUT": str(function.timeout_seconds + INIT_SECONDS),
             "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{function.name}",
         }
     )
@@ -182,7 +191,7 @@ class ExecutionEnvironment:
             [
                 str(EMULATOR),
                 "--log-level",
-                "fatal",
+                "info",  # for its INIT RTDONE line; _print_output leaves its lines out of the terminal
                 "--runtime-interface-emulator-address",
                 f"{host}:{self._port}",
                 "--runtime-api-address",
@@ -198,6 +207,7 @@ class ExecutionEnvironment:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
         )
+        self._initialized = threading.Event()  # Init is over: the runtime imported the handler
         self._output = threading.Thread(target=self._print_output, name=f"{function.name}-output", daemon=True)
         self._output.start()
         self._wait_until_listening()
@@ -207,19 +217,41 @@ class ExecutionEnvironment:
         return self._process.poll() is None
 
     def invoke(self, payload: bytes) -> Any:
-        """The handler's result for this event (JSON), or FunctionFailed as Lambda reports it."""
-        connection = http.client.HTTPConnection(self._host, self._port, timeout=self.function.timeout_seconds + 30)
+        """The handler's result for this event (JSON), or FunctionFailed as Lambda reports it.
+
+        Timed as Lambda times it: Init (the first invocation's imports) has INIT_SECONDS of its own, then
+        the invocation the function's timeout; an Init that takes longer goes on within the invocation's
+        timeout (Lambda starts it again there). Past that, the environment is stopped (Lambda resets it)
+        and the invocation fails as timed out.
+        """
+        timeout = self.function.timeout_seconds
+        answered, timed_out = threading.Event(), threading.Event()
+
+        def hold_to_the_timeout() -> None:
+            self._initialized.wait(INIT_SECONDS)
+            if answered.wait(timeout):
+                return
+            if not answered.is_set():
+                timed_out.set()
+                self.stop()
+
+        watchdog = threading.Thread(target=hold_to_the_timeout, name=f"{self.function.name}-timeout", daemon=True)
+        connection = http.client.HTTPConnection(self._host, self._port, timeout=timeout + INIT_SECONDS + 30)
+        watchdog.start()
         try:
             connection.request("POST", INVOCATIONS_PATH, body=payload, headers={"Content-Type": "application/json"})
             response = connection.getresponse()
             status, body = response.status, response.read()
         except OSError as error:  # the environment was stopped under the invocation
+            if timed_out.is_set():
+                raise self._timed_out(timeout) from None
             raise FunctionFailed("Runtime.Unavailable", f"the execution environment is gone: {error}") from error
         finally:
+            answered.set()
             connection.close()
-        if status == 200 and body.startswith(b"Task timed out after"):
-            self._say(body.decode())
-            raise FunctionFailed("Sandbox.Timedout", body.decode())
+        if timed_out.is_set() or (status == 200 and body.startswith(b"Task timed out after")):
+            self.stop()  # the emulator would start its runtime again: Lambda resets the whole environment
+            raise self._timed_out(timeout)
         try:
             result = json.loads(body)
         except ValueError:
@@ -253,11 +285,19 @@ class ExecutionEnvironment:
                 raise FunctionFailed("Runtime.Unavailable", f"the emulator did not listen on port {self._port}")
             time.sleep(0.01)
 
+    def _timed_out(self, timeout: int) -> FunctionFailed:
+        message = f"Task timed out after {timeout:.2f} seconds"
+        self._say(message)
+        return FunctionFailed("Sandbox.Timedout", message)
+
     def _print_output(self) -> None:
         for raw in self._process.stdout:
             # awslambdaric writes a trace as one record, its lines separated by carriage returns.
             for line in raw.decode("utf-8", errors="replace").rstrip("\n").split("\r"):
-                if not line.startswith(("START RequestId:", "END RequestId:", "REPORT RequestId:")):
+                if _EMULATOR_LINE.match(line):  # the emulator's own: only its end of Init matters here
+                    if _INIT_DONE in line:
+                        self._initialized.set()
+                elif not line.startswith(("START RequestId:", "END RequestId:", "REPORT RequestId:")):
                     self._say(line)
 
     def _say(self, line: str) -> None:
