@@ -165,6 +165,7 @@ def test_a_request_the_server_refuses_before_any_route_is_json_and_one_short_log
         "application/json",
         {"message": phrase},
     )
+
     # And the terminal has one JSON line for it, short, without the request's path or values
     def lines_of_the_api() -> list[str]:
         return [line for line in stack.lines[lines_before:] if line.startswith("api ")]

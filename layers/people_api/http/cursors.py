@@ -3,8 +3,8 @@
 The stores fetch rows after a position; a `Listing` turns a client's cursor into that position
 and the rows fetched into a page with the next cursor, so cursors stay an HTTP concern.
 
-A cursor is `<payload>.<tag>`, both base64url without padding (no other spelling of the same bytes is read): the payload is the JSON
-`[listing, *position]`, the tag an HMAC-SHA256 of the payload under the cursor key
+A cursor is `<payload>.<tag>`, both base64url without padding (no other spelling of the same bytes
+is read): the payload is the JSON `[listing, *position]`, the tag an HMAC-SHA256 of the payload under the cursor key
 (`config.cursor_key`), truncated to 128 bits. A cursor of another listing, one signed with another key, or any
 edited or made-up string is refused (400), whatever it would decode to.
 """

@@ -290,10 +290,10 @@ def _hidden_in_name(name: str) -> str | None:
         character, code = name[i], f"U+{ord(name[i]):04X}"
         if character in _JOINERS:
             if not (unicodedata.combining(name[i - 1]) == _VIRAMA or (i + 1 < len(name) and _is_seen(name[i + 1]))):
-                return f"must not contain {code}, a joiner, except after a virama or before a character a reader can see"
+                return f"must not contain {code}, a joiner, except after a virama or before a visible character"
         elif _VARIATION_SELECTORS.match(character):
             if not _is_seen(name[i - 1]):
-                return f"must not contain {code}, a variation selector, except right after a character a reader can see"
+                return f"must not contain {code}, a variation selector, except right after a visible character"
         elif (tags := _EMOJI_TAGS.match(name, i)) and _is_seen(name[i - 1]):
             i = tags.end()
             continue

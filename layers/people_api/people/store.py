@@ -48,7 +48,9 @@ def _retried_on_deadlock(write: Callable[[], T], done: str) -> T:
             if error.args[0] != ER.LOCK_DEADLOCK:
                 raise
             logger.info("a write of a person deadlocked with another; trying again")
-    raise Conflict(f"the person could not be {done} while other writes of its id raced it; nothing was {done}, try again")
+    raise Conflict(
+        f"the person could not be {done} while other writes of its id raced it; nothing was {done}, try again"
+    )
 
 
 def insert_row(person: NewPerson) -> tuple:
