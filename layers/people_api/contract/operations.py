@@ -114,8 +114,9 @@ PEOPLE_EXAMPLE = {
 }
 NOT_MODIFIED = {"description": "The copy named by `If-None-Match` is current; no body."}
 BODY_NOT_READ = (
-    "The body is not UTF-8 text, not valid JSON (nested more than about 1000 levels deep counts as not valid), not "
-    "a JSON object, or names a key twice in one object."
+    "The body is not UTF-8 text, not valid JSON (nested more than about 1000 levels deep counts as not valid, and so "
+    "do `NaN`, `Infinity` and `-Infinity`), not a JSON object, names a key twice in one object, or holds a number "
+    "of more than 100 digits or past 1.8e308."
 )
 
 OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
@@ -342,7 +343,8 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
             "200": answer("The person as corrected.", "Person", headers={**ETAG, **NO_STORE}),
             "400": error(
                 f"`id` is not a whole number from 1 to {MAX_ID} in decimal digits without a leading zero, or the "
-                "body is not UTF-8 JSON text holding an object, or names a key twice in one object."
+                "body is not UTF-8 JSON text holding an object (`NaN` and `Infinity` are not JSON), names a key "
+                "twice in one object, or holds a number of more than 100 digits or past 1.8e308."
             ),
             "409": error("Without `If-Match`, the person kept changing under concurrent writes; try again."),
             "413": error(TOO_LARGE),
@@ -507,7 +509,8 @@ PARAMETERS = {
         "required": False,
         "description": "The `next_cursor` of the previous page of the same listing; omit it for the first page. "
         "Opaque and signed: any string this API did not hand out for this listing (another listing's cursor, an "
-        "edited one, a made-up one) is refused with 400, whatever it decodes to; one longer than "
+        "edited one, a made-up one, one spelt in other base64: padded, with `+` or `/`) "
+        "is refused with 400, whatever it decodes to; one longer than "
         f"{MAX_CURSOR_LENGTH} characters with 422. No schema can tell a signed cursor from a forged one, so the "
         "schema below admits strings the API refuses.",
         "schema": {"type": "string", "maxLength": MAX_CURSOR_LENGTH},
