@@ -250,7 +250,7 @@ class ExecutionEnvironment:
             answered.set()
             connection.close()
         if timed_out.is_set() or (status == 200 and body.startswith(b"Task timed out after")):
-            self.stop()  # the emulator would start its runtime again: Lambda resets the whole environment
+            # Stopped (in _timed_out): the emulator would start its runtime again, Lambda resets the environment
             raise self._timed_out(timeout)
         try:
             result = json.loads(body)
@@ -286,6 +286,7 @@ class ExecutionEnvironment:
             time.sleep(0.01)
 
     def _timed_out(self, timeout: int) -> FunctionFailed:
+        self.stop()  # waits for the processes to end, so that the environment is not given back as running
         message = f"Task timed out after {timeout:.2f} seconds"
         self._say(message)
         return FunctionFailed("Sandbox.Timedout", message)
