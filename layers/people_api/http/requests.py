@@ -95,8 +95,8 @@ def json_object_body(app: APIGatewayRestResolver, media_types: tuple[str, ...] =
         body = json.loads(
             data.decode(),
             object_pairs_hook=_object_without_repeated_keys,
-            parse_int=_whole_number,
-            parse_float=_finite_number,
+            parse_int=_json_integer,
+            parse_float=_json_float,
             parse_constant=_not_json,
         )
     except UnicodeDecodeError as error:
@@ -110,14 +110,14 @@ def json_object_body(app: APIGatewayRestResolver, media_types: tuple[str, ...] =
     return body
 
 
-def _whole_number(text: str) -> int:
+def _json_integer(text: str) -> int:
     digits = len(text.lstrip("-"))
     if digits > MAX_NUMBER_DIGITS:
         raise BadRequest(f"the body has a number of {digits} digits; a number may have at most {MAX_NUMBER_DIGITS}")
     return int(text)
 
 
-def _finite_number(text: str) -> float:
+def _json_float(text: str) -> float:
     number = float(text)
     if not math.isfinite(number):  # 1e999: too large for a double
         raise BadRequest("the body has a number too large to read (over 1.8e308)")
