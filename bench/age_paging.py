@@ -22,6 +22,7 @@ from datetime import date, timedelta
 from people_api import db, migrations
 from people_api.config import database_settings
 from people_api.people import store as people_store
+from people_api.people.changes import GENESIS
 from people_api.people.person import NewPerson, utc_today
 
 os.environ.setdefault("CURSOR_KEY", secrets.token_urlsafe(32))  # read when the first cursor is signed
@@ -42,7 +43,9 @@ def fill(rows: int) -> None:
         age = rng.randint(0, 100) if kind < 0.45 else None
         graduation = date(1930, 1, 1) + timedelta(days=rng.randint(0, 35_000)) if 0.45 <= kind < 0.9 else None
         batch.append(
-            people_store.insert_row(NewPerson(person_id, "First", f"Last{person_id % 5000}", age, None, graduation))
+            people_store.insert_row(
+                NewPerson(person_id, "First", f"Last{person_id % 5000}", age, None, graduation), GENESIS
+            )
         )
         if len(batch) == 20_000 or person_id == rows:
             with db.transaction(db.connection()) as cur:

@@ -104,6 +104,7 @@ class Settings:
     cursor_key_secret_arn: str | None = _setting(None)  # in AWS: the secret holding the cursor key (CursorKeySecret)
     read_cache_seconds: int = _setting(3, _whole(0))  # Cache-Control max-age of successful reads
     import_retention_days: int = _setting(30, _whole(1))  # import records older than this are purged
+    change_retention_days: int = _setting(30, _whole(1))  # the change feed's tombstones are kept this long
     cors_allowed_origins: str = _setting("")  # comma-separated browser origins that may read the answers
 
 

@@ -11,3 +11,7 @@ class Conflict(Exception):
 
 class DatabaseUnavailable(Exception):
     """The database cannot be reached now; the next call tries again with a new connection (503)."""
+
+
+class Gone(Exception):
+    """What was asked for is no longer kept: a change feed token older than its tombstones (410)."""

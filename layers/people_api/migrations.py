@@ -88,6 +88,42 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
     # The daily purge of import records (imports/store.py, purge_expired) finds them by when they finished:
     # without this index each of its DELETEs would scan, and lock, the whole table.
     6: ("ALTER TABLE imports ADD KEY imports_by_finished_at (finished_at)",),
+    # The change feed (people/changes.py, docs/changes.md): a change per writing transaction, its place in the
+    # feed (`seq`) given at commit from a one-row counter; each person row names the change that last wrote it,
+    # each erased id keeps a tombstone. The people there before the feed are the genesis change's (id 1, seq 1);
+    # change_id then loses its default, so a write that does not stamp its change fails instead of hiding.
+    9: (
+        """
+        CREATE TABLE IF NOT EXISTS changes (
+            id BIGINT NOT NULL AUTO_INCREMENT,
+            seq BIGINT NULL,
+            committed_at DATETIME(6) NULL,
+            row_count BIGINT NOT NULL DEFAULT 0,
+            PRIMARY KEY (id),
+            UNIQUE KEY changes_by_seq (seq),
+            KEY changes_by_committed_at (committed_at, seq)
+        ) ENGINE=InnoDB
+        """,
+        """
+        CREATE TABLE IF NOT EXISTS change_counter (
+            id TINYINT NOT NULL PRIMARY KEY,
+            last_seq BIGINT NOT NULL,
+            horizon_seq BIGINT NOT NULL
+        ) ENGINE=InnoDB
+        """,
+        "INSERT INTO change_counter (id, last_seq, horizon_seq) VALUES (1, 1, 0)",
+        "INSERT INTO changes (id, seq, committed_at, row_count) SELECT 1, 1, UTC_TIMESTAMP(6), COUNT(*) FROM people",
+        """
+        CREATE TABLE IF NOT EXISTS erasures (
+            person_id BIGINT NOT NULL,
+            change_id BIGINT NOT NULL,
+            PRIMARY KEY (person_id),
+            KEY erasures_by_change (change_id, person_id)
+        ) ENGINE=InnoDB
+        """,
+        "ALTER TABLE people ADD COLUMN change_id BIGINT NOT NULL DEFAULT 1, ADD KEY people_by_change (change_id, id)",
+        "ALTER TABLE people ALTER COLUMN change_id DROP DEFAULT",
+    ),
 }
 
 LOCK_NAME = "people_api.migrations"

@@ -7,6 +7,7 @@ import pytest
 
 from people_api import db
 from people_api.people import store as people_store
+from people_api.people.changes import GENESIS
 from people_api.people.person import NewPerson, StoredPerson
 
 TODAYS = [date(2026, 11, 28), date(2028, 2, 29), date(2027, 3, 1)]
@@ -23,7 +24,7 @@ def many_people(empty_db):
         graduation = date(1915, 1, 1) + timedelta(days=rng.randint(0, 45_000)) if kind < 0.9 else None
         if rng.random() < 0.05 and graduation:
             graduation = date(2000, 2, 29)  # leap-day anniversaries on a leap-day today
-        rows.append(people_store.insert_row(NewPerson(person_id, "P", f"L{person_id}", age, None, graduation)))
+        rows.append(people_store.insert_row(NewPerson(person_id, "P", f"L{person_id}", age, None, graduation), GENESIS))
     with db.transaction(db.connection()) as cur:
         columns, placeholders = people_store.INSERT_COLUMNS, people_store.INSERT_PLACEHOLDERS
         cur.executemany(f"INSERT INTO people ({columns}) VALUES {placeholders}", rows)

@@ -500,6 +500,7 @@ def test_what_api_gateway_gets_for_each_route_and_the_refusals(reads):
         "GET /imports/{id}": ["BearerToken"],
         "GET /people": read_security,
         "GET /people/age": read_security,
+        "GET /people/changes": read_security,
         "GET /people/{id}": read_security,
         "GET /ids/lastname/{lastname}": read_security,
     }

@@ -88,10 +88,12 @@ class Listing:
         limit: int,
         position_of: Callable[[Any], tuple[int | None, ...]],
         as_json: Callable[[Any], Any],
+        resume: tuple[int | None, ...] | None = None,
     ) -> Page:
         """`limit + 1` fetched rows cut to a page of their JSON: at most `limit` items, and fewer when the next
         would take the items past PAGE_BYTES (never none). The extra row only says another page exists; the
-        next cursor goes on after the last row the page holds."""
+        next cursor goes on after the last row the page holds. `resume`: where the next page starts when the
+        rows stop before the listing does (the change feed's reading budget); None: the listing ends with them."""
         items = [as_json(row) for row in rows[:limit]]
         if answer_bytes(items) > PAGE_BYTES:  # the whole page at once: one encoding, not one per item
             items = _cut_to_page_bytes(items)
@@ -99,7 +101,7 @@ class Listing:
             return Page(items, encode_cursor(self.name, *position_of(rows[len(items) - 1])))
         if len(rows) > limit:
             return Page(items, encode_cursor(self.name, *position_of(rows[limit - 1])))
-        return Page(items, None)
+        return Page(items, None if resume is None else encode_cursor(self.name, *resume))
 
 
 def _cut_to_page_bytes(items: list[Any]) -> list[Any]:
@@ -131,6 +133,9 @@ PEOPLE_BY_ID = Listing("people", (0,))
 PEOPLE_BY_AGE = Listing("age", (-1, 0))  # (age, id); an age of None: the people with neither age nor date
 IDS_BY_LAST_NAME = Listing("lastname", (0,))
 IMPORTS_NEWEST_FIRST = Listing("imports", (MAX_ID + 1,))
+# The change feed (http/feed.py): (seq, part, person id, floor), and the `since` token that ends a sync: (seq,).
+PEOPLE_CHANGES = Listing("changes", (0, 2, 0, 0))
+CHANGES_SINCE = Listing("since", (0,))
 
 
 def _tag(payload: bytes) -> bytes:

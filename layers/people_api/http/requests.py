@@ -80,6 +80,14 @@ def page_parameters(app: APIGatewayRestResolver) -> tuple[int, str | None]:
     return limit, cursor
 
 
+def since_parameter(app: APIGatewayRestResolver) -> str | None:
+    """The change feed's `since` (a `next_since`), at most MAX_CURSOR_LENGTH characters; 422 otherwise."""
+    since = (app.current_event.query_string_parameters or {}).get("since")
+    if since is not None and len(since) > MAX_CURSOR_LENGTH:
+        raise QueryParameterInvalid("since", f"must be at most {MAX_CURSOR_LENGTH} characters")
+    return since
+
+
 def json_object_body(app: APIGatewayRestResolver, media_types: tuple[str, ...] = (JSON,)) -> dict[str, Any]:
     """The request body as a JSON object: 415 for another Content-Type, 413 past MAX_BODY_BYTES, 400 otherwise."""
     event = app.current_event

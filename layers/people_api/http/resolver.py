@@ -7,7 +7,7 @@ from http import HTTPStatus
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response
 
 from people_api.config import read_settings
-from people_api.errors import Conflict, DatabaseUnavailable, NotFound
+from people_api.errors import Conflict, DatabaseUnavailable, Gone, NotFound
 from people_api.http.conditional import PreconditionFailed
 from people_api.http.cursors import InvalidCursor
 from people_api.http.requests import (
@@ -28,6 +28,7 @@ STATUS_OF_ERROR: dict[type[Exception], HTTPStatus] = {
     InvalidCursor: HTTPStatus.BAD_REQUEST,
     NotFound: HTTPStatus.NOT_FOUND,
     Conflict: HTTPStatus.CONFLICT,
+    Gone: HTTPStatus.GONE,
     PreconditionFailed: HTTPStatus.PRECONDITION_FAILED,
     PayloadTooLarge: HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
     UnsupportedMediaType: HTTPStatus.UNSUPPORTED_MEDIA_TYPE,

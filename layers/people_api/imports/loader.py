@@ -1,5 +1,8 @@
 """Loading people into the people table in bulk, in file order, inside the caller's transaction.
 
+The load is one change of the feed (people/changes.py): every row carries its id, and the change takes its
+place in the feed at the end of the load, the import's last write before COMMIT.
+
 Either technique hands the rows to a feeder thread (`feeder.feeding`), which reads, checks
 and formats them while the server stores the statement before: the `people` iterable is
 consumed in that thread. LOAD DATA LOCAL INFILE (about twice as fast: docs/import.md) where
@@ -22,6 +25,7 @@ from pymysql.cursors import Cursor
 
 from people_api.imports.csv_reader import FileRejected
 from people_api.imports.feeder import feeding
+from people_api.people import changes
 from people_api.people.person import NewPerson
 from people_api.people.store import INSERT_COLUMNS, INSERT_PLACEHOLDERS, insert_row
 
@@ -66,11 +70,14 @@ def load_people(
     cur.execute("SET SESSION max_error_count = %s", (_MAX_WARNINGS,))  # every refused row of a statement
     if method == "auto":
         method = LOAD_DATA if local_infile_allowed(cur) else INSERT
-    if method == LOAD_DATA:
-        return _load_data(cur, people, stored)
-    if method == INSERT:
-        return _insert_statements(cur, people, stored)
-    raise ValueError(f"unknown load method {method!r}")
+    if method not in (LOAD_DATA, INSERT):
+        raise ValueError(f"unknown load method {method!r}")
+    change = changes.Change(changes.begin(cur))
+    load = _load_data if method == LOAD_DATA else _insert_statements
+    loaded = load(cur, people, change.id, stored)
+    change.rows = loaded.inserted
+    changes.stamp(cur, change)
+    return loaded
 
 
 def local_infile_allowed(cur: Cursor) -> bool:
@@ -80,14 +87,14 @@ def local_infile_allowed(cur: Cursor) -> bool:
     return bool(cur.fetchone()[0])
 
 
-def _load_data(cur: Cursor, people: Iterable[NewPerson], stored: Callable[[int, int], None]) -> Loaded:
+def _load_data(cur: Cursor, people: Iterable[NewPerson], change_id: int, stored: Callable[[int, int], None]) -> Loaded:
     """One LOAD DATA statement per chunk of LOAD_DATA_CHUNK_ROWS, each reading a pipe the feeder fills.
 
     Chunks, not one statement: with innodb_autoinc_lock_mode=1 (MariaDB's default) a LOAD DATA
     holds the table's AUTO-INC lock until it ends, which would stall `POST /people` for the file.
     """
     inserted = duplicate = 0
-    with feeding(_tsv_chunks(people), discard=lambda chunk: os.close(chunk.read_end)) as chunks:
+    with feeding(_tsv_chunks(people, change_id), discard=lambda chunk: os.close(chunk.read_end)) as chunks:
         for chunk in chunks:
             try:
                 cur.execute(_LOAD_DATA_SQL, (f"/dev/fd/{chunk.read_end}",))
@@ -107,9 +114,11 @@ def _load_data(cur: Cursor, people: Iterable[NewPerson], stored: Callable[[int, 
     return Loaded(inserted, duplicate, LOAD_DATA)
 
 
-def _insert_statements(cur: Cursor, people: Iterable[NewPerson], stored: Callable[[int, int], None]) -> Loaded:
+def _insert_statements(
+    cur: Cursor, people: Iterable[NewPerson], change_id: int, stored: Callable[[int, int], None]
+) -> Loaded:
     inserted = duplicate = 0
-    with feeding(_insert_batches(people, cur.mogrify)) as batches:
+    with feeding(_insert_batches(people, change_id, cur.mogrify)) as batches:
         for sql, rows, chosen_ids in batches:
             added = cur.execute(sql)
             _check_refusals(cur, rows - added, chosen_ids)
@@ -120,7 +129,7 @@ def _insert_statements(cur: Cursor, people: Iterable[NewPerson], stored: Callabl
 
 
 def _insert_batches(
-    people: Iterable[NewPerson], mogrify: Callable[[str, tuple], str]
+    people: Iterable[NewPerson], change_id: int, mogrify: Callable[[str, tuple], str]
 ) -> Generator[tuple[str, int, set[int]], None, None]:
     """INSERT IGNORE statements of up to INSERT_BATCH_ROWS people (and INSERT_BATCH_CHARS), with their row
     counts and the ids their rows chose.
@@ -133,7 +142,7 @@ def _insert_batches(
     chosen_ids: set[int] = set()
     chars = 0
     for person in people:
-        row = mogrify(INSERT_PLACEHOLDERS, insert_row(person))
+        row = mogrify(INSERT_PLACEHOLDERS, insert_row(person, change_id))
         values.append(row)
         if person.id is not None:
             chosen_ids.add(person.id)
@@ -186,7 +195,7 @@ class _Chunk:
     chosen_ids: set[int] = field(default_factory=set)  # likewise
 
 
-def _tsv_chunks(people: Iterable[NewPerson]) -> Generator[_Chunk, None, None]:
+def _tsv_chunks(people: Iterable[NewPerson], change_id: int) -> Generator[_Chunk, None, None]:
     """Pipes of up to LOAD_DATA_CHUNK_ROWS people as LOAD DATA's tab-separated lines.
 
     Each pipe is handed over before it is written, so that the server reads while it fills.
@@ -200,15 +209,15 @@ def _tsv_chunks(people: Iterable[NewPerson]) -> Generator[_Chunk, None, None]:
                 fcntl.fcntl(write_end, fcntl.F_SETPIPE_SZ, _PIPE_BYTES)
             chunk = _Chunk(read_end)
             yield chunk
-            more = _write_chunk(pipe, chunk, people)
+            more = _write_chunk(pipe, chunk, people, change_id)
 
 
-def _write_chunk(pipe, chunk: _Chunk, people: Iterator[NewPerson]) -> bool:
+def _write_chunk(pipe, chunk: _Chunk, people: Iterator[NewPerson], change_id: int) -> bool:
     """Write up to LOAD_DATA_CHUNK_ROWS people; False once there are no more."""
     lines: list[str] = []
     chosen_ids_add = chunk.chosen_ids.add
     for person in people:
-        lines.append("\t".join(map(_tsv_value, insert_row(person))))
+        lines.append("\t".join(map(_tsv_value, insert_row(person, change_id))))
         if person.id is not None:
             chosen_ids_add(person.id)
         if len(lines) == _TSV_LINES_PER_WRITE:

@@ -12,6 +12,7 @@ from pymysql.constants import ER
 from people_api import db
 from people_api.errors import Conflict, NotFound
 from people_api.observability import logger
+from people_api.people import changes
 from people_api.people.person import (
     FIELDS,
     NewPerson,
@@ -22,7 +23,7 @@ from people_api.people.person import (
 )
 
 COLUMNS = ", ".join(StoredPerson._fields)  # a StoredPerson's: the person's FIELDS, then version and times
-_INSERT_FIELDS = (*FIELDS, "last_name_key")
+_INSERT_FIELDS = (*FIELDS, "last_name_key", "change_id")
 INSERT_COLUMNS = ", ".join(_INSERT_FIELDS)  # the values of insert_row()
 INSERT_PLACEHOLDERS = f"({', '.join(['%s'] * len(_INSERT_FIELDS))})"  # one row of insert_row()
 # Every insert column but the id, as `column = %s`, for the values insert_row(...)[1:].
@@ -53,9 +54,9 @@ def _retried_on_deadlock(write: Callable[[], T], done: str) -> T:
     )
 
 
-def insert_row(person: NewPerson) -> tuple:
-    """The values of INSERT_COLUMNS for a person."""
-    return (*person, last_name_key(person.last_name))
+def insert_row(person: NewPerson, change_id: int) -> tuple:
+    """The values of INSERT_COLUMNS for a person written by change `change_id` (people/changes.py)."""
+    return (*person, last_name_key(person.last_name), change_id)
 
 
 def add_person(person: NewPerson) -> StoredPerson:
@@ -67,8 +68,9 @@ def add_person(person: NewPerson) -> StoredPerson:
 
     def insert() -> StoredPerson:
         try:
-            with db.cursor() as autocommit, db.transaction(autocommit.connection) as cur:
-                cur.execute(f"INSERT INTO people ({INSERT_COLUMNS}) VALUES {INSERT_PLACEHOLDERS}", insert_row(person))
+            with db.cursor() as autocommit, changes.writing(autocommit.connection) as (cur, change):
+                row = insert_row(person, change.id)
+                change.rows += cur.execute(f"INSERT INTO people ({INSERT_COLUMNS}) VALUES {INSERT_PLACEHOLDERS}", row)
                 cur.execute(f"SELECT {COLUMNS} FROM people WHERE id = %s", (cur.lastrowid,))
                 return StoredPerson(*cur.fetchone())
         except pymysql.err.IntegrityError as error:
@@ -88,13 +90,13 @@ def update_if_current(person: NewPerson, current: StoredPerson) -> StoredPerson 
 
     def update() -> StoredPerson | None:
         # db.cursor() for its connection and its DatabaseUnavailable; the transaction for the read-back.
-        with db.cursor() as autocommit, db.transaction(autocommit.connection) as cur:
-            cur.execute(
+        with db.cursor() as autocommit, changes.writing(autocommit.connection) as (cur, change):
+            change.rows += cur.execute(
                 f"UPDATE people SET {_UPDATE_ASSIGNMENTS}, version = version + 1, updated_at = UTC_TIMESTAMP(6)"
                 " WHERE id = %s AND version = %s AND created_at = %s",
-                (*insert_row(person)[1:], current.id, current.version, current.created_at),
+                (*insert_row(person, change.id)[1:], current.id, current.version, current.created_at),
             )
-            if cur.rowcount != 1:
+            if not change.rows:
                 return None
             # The row stays locked until commit: this reads exactly the version written.
             cur.execute(f"SELECT {COLUMNS} FROM people WHERE id = %s", (current.id,))
@@ -104,10 +106,11 @@ def update_if_current(person: NewPerson, current: StoredPerson) -> StoredPerson 
 
 
 def erase_person(person_id: int, current: StoredPerson | None = None) -> bool:
-    """Delete a person (only if still the version `current` is, when given); False if nothing was deleted."""
+    """Delete a person (only if still the version `current` is, when given), leaving its tombstone in the change
+    feed; False if nothing was deleted."""
 
     def delete() -> bool:
-        with db.cursor() as cur:
+        with db.cursor() as autocommit, changes.writing(autocommit.connection) as (cur, change):
             if current is None:
                 cur.execute("DELETE FROM people WHERE id = %s", (person_id,))
             else:
@@ -115,7 +118,10 @@ def erase_person(person_id: int, current: StoredPerson | None = None) -> bool:
                     "DELETE FROM people WHERE id = %s AND version = %s AND created_at = %s",
                     (person_id, current.version, current.created_at),
                 )
-            return cur.rowcount == 1
+            if cur.rowcount != 1:
+                return False
+            changes.record_erasure(cur, change, person_id)
+            return True
 
     return _retried_on_deadlock(delete, "deleted")
 
