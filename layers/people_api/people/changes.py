@@ -148,10 +148,8 @@ def feed_after(position: tuple[int, int, int], count: int, max_changes: int) -> 
                 return Feed(items, seq, False)
         scanned = 0
         while len(items) < wanted and scanned < max_changes:
-            cur.execute(
-                "SELECT id, seq, row_count FROM changes WHERE seq > %s ORDER BY seq LIMIT %s",
-                (seq, min(wanted, max_changes - scanned)),
-            )
+            asked = min(wanted, max_changes - scanned)
+            cur.execute("SELECT id, seq, row_count FROM changes WHERE seq > %s ORDER BY seq LIMIT %s", (seq, asked))
             batch = cur.fetchall()
             if not batch:
                 return Feed(items, seq, True)
@@ -172,6 +170,8 @@ def feed_after(position: tuple[int, int, int], count: int, max_changes: int) -> 
             items += _rows_of(cur, dict(taken))
             seq = taken[-1][1]
             scanned += len(taken)
+            if len(taken) == len(batch) < asked:  # the last committed change was in this batch
+                return Feed(items, seq, True)
         return Feed(items, seq, False)
 
 
