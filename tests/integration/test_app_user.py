@@ -40,7 +40,7 @@ def test_the_app_user_reads_and_writes_rows_but_cannot_change_the_schema(databas
     try:
         with conn.cursor() as cur:
             # Then rows can be written, read, changed and deleted
-            cur.execute("INSERT INTO people (first_name, last_name) VALUES ('Ada', 'Lovelace')")
+            cur.execute("INSERT INTO people (first_name, last_name, change_id) VALUES ('Ada', 'Lovelace', 1)")
             cur.execute("UPDATE people SET age = 36 WHERE last_name = 'Lovelace'")
             cur.execute("SELECT age FROM people WHERE last_name = 'Lovelace'")
             assert cur.fetchone() == (36,)

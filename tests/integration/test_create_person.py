@@ -241,15 +241,15 @@ def test_a_post_that_loses_a_deadlock_to_another_insert_of_its_id_is_a_409_not_a
     # Given person 500, which one transaction is deleting, while another (larger) one inserts it again and waits
     settings = database_settings()
     with db.cursor() as cur:
-        cur.execute("INSERT INTO people (id, first_name) VALUES (500, 'Erased')")
+        cur.execute("INSERT INTO people (id, first_name, change_id) VALUES (500, 'Erased', 1)")
     with db.connect(settings) as deleter, db.connect(settings) as inserter, db.connect(settings) as watcher:
         deleter.begin()
         deleter.cursor().execute("DELETE FROM people WHERE id = 500")
         inserter.begin()
-        inserter.cursor().execute("INSERT INTO people (id, first_name) VALUES (501, 'Other'), (502, 'Other')")
+        inserter.cursor().execute("INSERT INTO people (id, first_name, change_id) VALUES (501, 'Other', 1), (502, 'Other', 1)")
         other_insert = threading.Thread(
             target=lambda: (
-                inserter.cursor().execute("INSERT INTO people (id, first_name) VALUES (500, 'Other')"),
+                inserter.cursor().execute("INSERT INTO people (id, first_name, change_id) VALUES (500, 'Other', 1)"),
                 inserter.commit(),
             )
         )

@@ -952,7 +952,7 @@ def test_a_failure_whose_database_error_quotes_a_value_is_kept_without_it(
 
     def insert_the_same_account(*cells):
         with db.connect(database_settings()) as other, other.cursor() as cur:
-            cur.execute("INSERT INTO people (first_name, github_account) VALUES ('Copy', 'secret-gh')")
+            cur.execute("INSERT INTO people (first_name, github_account, change_id) VALUES ('Copy', 'secret-gh', 1)")
         return real_clean(*cells)
 
     monkeypatch.setattr(csv_reader, "clean_person", insert_the_same_account)

@@ -56,8 +56,8 @@ def largest_people(empty_db):
     """1001 people with the largest names, the same last name, and every id both in /people/age groups."""
     with db.cursor() as cur:
         cur.executemany(
-            "INSERT INTO people (id, first_name, last_name, last_name_key, age, github_account)"
-            " VALUES (%s, %s, %s, %s, %s, %s)",
+            "INSERT INTO people (id, first_name, last_name, last_name_key, age, github_account, change_id)"
+            " VALUES (%s, %s, %s, %s, %s, %s, 1)",
             [
                 (n, LARGEST_NAME, LARGEST_NAME, LARGEST_NAME, n % 151 if n % 3 else None, "a" * 39)
                 for n in range(1, PEOPLE + 1)

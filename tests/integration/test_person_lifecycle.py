@@ -430,7 +430,7 @@ def test_a_patch_racing_a_delete_answers_with_the_person_it_wrote_or_404(empty_d
         for n in range(RACES):
             # Given person 500, and another client about to delete it on a connection of its own, a little later
             # each time (0 to 10 ms), so that the DELETE lands before, during and after the PATCH's statements
-            cur.execute("INSERT INTO people (id, first_name) VALUES (500, 'Before')")
+            cur.execute("INSERT INTO people (id, first_name, change_id) VALUES (500, 'Before', 1)")
             start = threading.Barrier(2)
 
             def delete_soon(start: threading.Barrier = start, delay: float = n % 20 / 2000) -> None:
