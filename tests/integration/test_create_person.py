@@ -246,7 +246,9 @@ def test_a_post_that_loses_a_deadlock_to_another_insert_of_its_id_is_a_409_not_a
         deleter.begin()
         deleter.cursor().execute("DELETE FROM people WHERE id = 500")
         inserter.begin()
-        inserter.cursor().execute("INSERT INTO people (id, first_name, change_id) VALUES (501, 'Other', 1), (502, 'Other', 1)")
+        # (larger than the POST's transaction, which also writes its change: people/changes.py)
+        others = ", ".join(f"({person_id}, 'Other', 1)" for person_id in range(501, 506))
+        inserter.cursor().execute(f"INSERT INTO people (id, first_name, change_id) VALUES {others}")
         other_insert = threading.Thread(
             target=lambda: (
                 inserter.cursor().execute("INSERT INTO people (id, first_name, change_id) VALUES (500, 'Other', 1)"),
@@ -280,7 +282,7 @@ def test_a_post_that_loses_a_deadlock_to_another_insert_of_its_id_is_a_409_not_a
     assert (answer.status, answer.json) == (409, {"message": message})
     with db.cursor() as cur:
         cur.execute("SELECT id, first_name FROM people ORDER BY id")
-        assert cur.fetchall() == ((500, "Other"), (501, "Other"), (502, "Other"))
+        assert cur.fetchall() == tuple((person_id, "Other") for person_id in range(500, 506))
 
 
 def wait_until(condition, timeout: float = 10) -> None:

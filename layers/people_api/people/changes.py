@@ -29,6 +29,15 @@ GENESIS = 1  # the change that holds the people who were there before the feed (
 ERASED, WRITTEN, DONE = 0, 1, 2  # a change's tombstones come before its people; DONE: after the whole change
 _COLUMNS = ", ".join(f"p.{column}" for column in StoredPerson._fields)
 PURGE_BATCH = 1000
+# Changes whose rows one statement reads (an IN list): below MariaDB's in_predicate_conversion_threshold (1000),
+# past which it would turn the list into a temporary table to join.
+MAX_CHANGES_PER_READ = 500
+# Left to themselves, MySQL and MariaDB scan these tables instead when the range looks large next to a small
+# table, or when an IN list is past eq_range_index_dive_limit (200) and the statistics say most people share the
+# genesis change: a page would then read the whole table. The indexes always read about a page's rows.
+_BY_SEQ = "FORCE INDEX (changes_by_seq)"
+_BY_CHANGE = "FORCE INDEX (erasures_by_change)"
+_PEOPLE_BY_CHANGE = "FORCE INDEX (people_by_change)"
 
 
 @dataclass
@@ -94,8 +103,8 @@ class Erased:
     """A tombstone: the id, and when the change that erased it committed."""
 
     seq: int
-    person_id: int
     erased_at: datetime
+    person_id: int
 
     @property
     def position(self) -> tuple[int, int, int]:
@@ -140,34 +149,38 @@ def feed_after(position: tuple[int, int, int], count: int, max_changes: int) -> 
     items: list[Written | Erased] = []
     with db.cursor() as cur:
         if part != DONE:
-            cur.execute("SELECT id FROM changes WHERE seq = %s", (seq,))
-            row = cur.fetchone()
-            if row is not None:
-                items += _rows_of_one(cur, row[0], seq, part, after_id, wanted)
+            cur.execute("SELECT id, seq, committed_at FROM changes WHERE seq = %s", (seq,))
+            change = cur.fetchone()
+            if change is not None:
+                items += _rows_of_one(cur, change, part, after_id, wanted)
             if len(items) == wanted:
                 return Feed(items, seq, False)
         scanned = 0
         while len(items) < wanted and scanned < max_changes:
-            asked = min(wanted, max_changes - scanned)
-            cur.execute("SELECT id, seq, row_count FROM changes WHERE seq > %s ORDER BY seq LIMIT %s", (seq, asked))
+            asked = min(wanted, max_changes - scanned, MAX_CHANGES_PER_READ)
+            cur.execute(
+                f"SELECT id, seq, committed_at, row_count FROM changes {_BY_SEQ} WHERE seq > %s ORDER BY seq LIMIT %s",
+                (seq, asked),
+            )
             batch = cur.fetchall()
             if not batch:
                 return Feed(items, seq, True)
             room = wanted - len(items)
             taken, rows = [], 0
-            for change_id, change_seq, row_count in batch:
+            for change_id, change_seq, committed_at, row_count in batch:
                 if taken and rows + row_count > room:
                     break
-                taken.append((change_id, change_seq))
+                taken.append((change_id, change_seq, committed_at))
                 rows += row_count
             if rows > room:  # one change larger than the room left: read it alone, a page at a time
-                ((change_id, seq),) = taken
-                items += _rows_of_one(cur, change_id, seq, ERASED, 0, room)
+                [change] = taken
+                seq = change[1]
+                items += _rows_of_one(cur, change, ERASED, 0, room)
                 scanned += 1
                 if len(items) == wanted:
                     return Feed(items, seq, False)
                 continue
-            items += _rows_of(cur, dict(taken))
+            items += _rows_of(cur, {change_id: (s, at) for change_id, s, at in taken})
             seq = taken[-1][1]
             scanned += len(taken)
             if len(taken) == len(batch) < asked:  # the last committed change was in this batch
@@ -175,35 +188,37 @@ def feed_after(position: tuple[int, int, int], count: int, max_changes: int) -> 
         return Feed(items, seq, False)
 
 
-def _rows_of(cur: Cursor, seq_of_change: dict[int, int]) -> list[Written | Erased]:
-    """Every row of these changes, in feed order."""
-    placeholders = ", ".join(["%s"] * len(seq_of_change))
-    ids = tuple(seq_of_change)
+def _rows_of(cur: Cursor, changes: dict[int, tuple[int, datetime]]) -> list[Written | Erased]:
+    """Every row of these changes (by id: their seq and commit time), in feed order."""
+    placeholders = ", ".join(["%s"] * len(changes))
+    ids = tuple(changes)
+    cur.execute(f"SELECT change_id, person_id FROM erasures {_BY_CHANGE} WHERE change_id IN ({placeholders})", ids)
+    items: list[Written | Erased] = [Erased(*changes[c], p) for c, p in cur.fetchall()]
     cur.execute(
-        f"SELECT e.change_id, e.person_id, c.committed_at FROM erasures e JOIN changes c ON c.id = e.change_id"
-        f" WHERE e.change_id IN ({placeholders})",
-        ids,
+        f"SELECT p.change_id, {_COLUMNS} FROM people p {_PEOPLE_BY_CHANGE} WHERE p.change_id IN ({placeholders})", ids
     )
-    items: list[Written | Erased] = [Erased(seq_of_change[c], p, at) for c, p, at in cur.fetchall()]
-    cur.execute(f"SELECT p.change_id, {_COLUMNS} FROM people p WHERE p.change_id IN ({placeholders})", ids)
-    items += [Written(seq_of_change[row[0]], StoredPerson(*row[1:])) for row in cur.fetchall()]
+    items += [Written(changes[row[0]][0], StoredPerson(*row[1:])) for row in cur.fetchall()]
     return sorted(items, key=lambda item: item.position)
 
 
-def _rows_of_one(cur: Cursor, change_id: int, seq: int, part: int, after_id: int, count: int) -> list[Written | Erased]:
-    """Up to `count` rows of one change after (`part`, `after_id`), in feed order."""
+def _rows_of_one(
+    cur: Cursor, change: tuple[int, int, datetime], part: int, after_id: int, count: int
+) -> list[Written | Erased]:
+    """Up to `count` rows of one change (id, seq, commit time) after (`part`, `after_id`), in feed order."""
+    change_id, seq, committed_at = change
     items: list[Written | Erased] = []
     if part == ERASED:
         cur.execute(
-            "SELECT e.person_id, c.committed_at FROM erasures e JOIN changes c ON c.id = e.change_id"
-            " WHERE e.change_id = %s AND e.person_id > %s ORDER BY e.person_id LIMIT %s",
+            f"SELECT person_id FROM erasures {_BY_CHANGE}"
+            " WHERE change_id = %s AND person_id > %s ORDER BY person_id LIMIT %s",
             (change_id, after_id, count),
         )
-        items += [Erased(seq, person_id, at) for person_id, at in cur.fetchall()]
+        items += [Erased(seq, committed_at, person_id) for (person_id,) in cur.fetchall()]
         after_id = 0
     if len(items) < count:
         cur.execute(
-            f"SELECT {_COLUMNS} FROM people p WHERE p.change_id = %s AND p.id > %s ORDER BY p.id LIMIT %s",
+            f"SELECT {_COLUMNS} FROM people p {_PEOPLE_BY_CHANGE}"
+            " WHERE p.change_id = %s AND p.id > %s ORDER BY p.id LIMIT %s",
             (change_id, after_id, count - len(items)),
         )
         items += [Written(seq, StoredPerson(*row)) for row in cur.fetchall()]
