@@ -10,6 +10,7 @@ from datetime import date
 
 import pytest
 
+from conftest import invoke, load_event
 from people_api import db
 from people_api.config import database_settings
 from people_api.errors import Gone
@@ -421,3 +422,19 @@ def test_a_token_past_the_horizon_is_410_telling_the_client_to_start_over(people
         " start over with an empty copy and GET /people/changes without since"
     )
     assert get_changes(api).status == 200  # starting over works
+
+
+def test_the_scheduled_purge_uses_the_stacks_retention_and_logs_counts_only(people_db, monkeypatch, caplog):
+    # Given the stack's retention of 7 days and a person erased 8 days ago
+    monkeypatch.setenv("CHANGE_RETENTION_DAYS", "7")
+    assert people_store.erase_person(3)
+    backdate_changes(8)
+
+    # When EventBridge's daily rule invokes the function with its Scheduled Event
+    answer = invoke("purge_changes", load_event("purge_changes"))
+
+    # Then the tombstone is gone and the log says how many, not which
+    # (and the changes no row names any more: the empty genesis, person 3's insertion, the erasure itself)
+    assert answer == {"tombstones": 1, "changes": 3, "complete": True}
+    [line] = [record for record in caplog.records if record.getMessage() == "expired tombstones deleted"]
+    assert (line.tombstones, line.retention_days) == (1, 7)

@@ -60,3 +60,16 @@ def test_import_records_are_purged_daily_after_the_same_retention_as_the_bucket(
         minutes, hours, day_of_month, month, day_of_week, year = schedule["Properties"]["Schedule"][5:-1].split()
         assert (day_of_month, month, day_of_week, year) == ("*", "*", "?", "*")
         assert minutes.isdigit() and hours.isdigit()
+
+
+def test_the_change_feeds_tombstones_are_purged_daily_after_their_own_retention():
+    for parameters, days in (({}, "30"), ({"ChangeRetentionDays": "7"}, "7")):
+        functions = template_functions(stack(**parameters), ROOT)
+        keeping = {f.code_dir.name: f for f in functions.values() if f.environment.get("CHANGE_RETENTION_DAYS")}
+        # The purge, and the feed that names the retention in its 410
+        assert set(keeping) == {"purge_changes", "people_changes"}
+        assert {f.environment["CHANGE_RETENTION_DAYS"] for f in keeping.values()} == {days}
+        [schedule] = keeping["purge_changes"].events.values()
+        assert schedule["Type"] == "Schedule"
+        minutes, hours, day_of_month, month, day_of_week, year = schedule["Properties"]["Schedule"][5:-1].split()
+        assert (day_of_month, month, day_of_week, year) == ("*", "*", "?", "*")
