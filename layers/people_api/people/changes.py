@@ -8,8 +8,8 @@ once N has committed: the committed seqs are always 1..N with no gap still to fi
 seq N will never see a smaller one appear later, however long a transaction ran.
 
 A person row names only the change that last wrote it, so a person changed twice appears once, at its latest
-change. An erased id keeps one tombstone (its latest erasure) until the daily purge: `horizon_seq` is the last
-seq whose tombstones may be gone, and a client that synced before it must start over.
+change. An erased id keeps one tombstone (its latest erasure) until the daily purge: `horizon_seq` is the
+largest seq whose tombstones the purge deleted, and a client that still needed one must start over.
 """
 
 from __future__ import annotations
