@@ -25,7 +25,13 @@ WRITER, IMPORT_READER = "people-writers", "import-readers"
 assert set(GROUPS) == {WRITER, IMPORT_READER}
 
 # Every secured route of template.yaml, with a concrete path (the last test holds this list to the template).
-READS = [("GET", "/people"), ("GET", "/people/age"), ("GET", "/people/7"), ("GET", "/ids/lastname/O'Neil")]
+READS = [
+    ("GET", "/people"),
+    ("GET", "/people/age"),
+    ("GET", "/people/changes"),
+    ("GET", "/people/7"),
+    ("GET", "/ids/lastname/O'Neil"),
+]
 WRITES = [("POST", "/people"), ("PATCH", "/people/7"), ("DELETE", "/people/7")]
 IMPORT_READS = [("GET", "/imports"), ("GET", "/imports/3")]
 EVERY_SECURED_ROUTE = READS + WRITES + IMPORT_READS
