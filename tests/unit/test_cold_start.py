@@ -35,6 +35,8 @@ PACKAGES = {
             "list_people",
             "migrate",
             "people_by_age",
+            "people_changes",
+            "purge_changes",
             "purge_imports",
             "update_person",
         )

@@ -227,6 +227,8 @@ def _rows_of_one(
 
 @dataclass(frozen=True)
 class Purged:
+    """What a purge run deleted, and whether it got through every expired change."""
+
     tombstones: int
     changes: int
     complete: bool
