@@ -246,6 +246,37 @@ class IdsPage(BaseModel):
     next_cursor: NextCursor
 
 
+class PersonPut(BaseModel):
+    """Store this person, replacing any copy of its id."""
+
+    model_config = OPEN
+
+    op: Literal["put"]
+    person: Person
+
+
+class PersonErase(BaseModel):
+    """A tombstone: drop this id. It keeps no personal value, only the id and when it was erased."""
+
+    model_config = OPEN
+
+    op: Literal["erase"]
+    id: Id
+    erased_at: Timestamp
+
+
+class ChangesPage(BaseModel):
+    model_config = OPEN
+
+    changes: list[Annotated[PersonPut | PersonErase, Field(discriminator="op")]] = Field(max_length=MAX_LIMIT)
+    next_cursor: NextCursor
+    next_since: str | None = Field(
+        max_length=MAX_CURSOR_LENGTH,
+        pattern=r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{22}$",
+        description="On the last page (`next_cursor` null), the `since` of the next sync; null before.",
+    )
+
+
 class CreatedPerson(BaseModel):
     model_config = OPEN
 
@@ -446,4 +477,5 @@ class ValidationError(BaseModel):
 
 
 ALL = (Person, PersonInput, PersonPatch, PeoplePage, IdsPage, CreatedPerson, ImportsPage, ImportSummary, Import)
+ALL += (PersonPut, PersonErase, ChangesPage)
 ALL += (RowError, Error, ValidationError, FieldError)

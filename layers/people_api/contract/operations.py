@@ -281,6 +281,52 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
             **shared(*WRITE),
         },
     },
+    ("GET", "/people/changes"): {
+        "operationId": "listPeopleChanges",
+        "tags": ["people"],
+        "security": PUBLIC_READ,
+        "summary": "What changed since a sync, to keep a copy of the directory",
+        "description": "The people written (created, corrected, imported) and the ids erased since `since`, in the "
+        "order the writes committed (each write's transaction is one change, numbered when it commits), a person "
+        "changed several times only at its latest change. Apply the items in order: `put` stores the person "
+        "(replacing any copy of its id), `erase` drops the id. Follow `next_cursor` while it is not null; the last "
+        "page has `next_since` instead, to pass as `since` next time. A page may hold fewer items than `limit`, "
+        "even none, and still have a `next_cursor`: it reads at most 10,000 changes (old changes emptied by later "
+        "ones hold nothing). Without `since`, the feed starts from the beginning: everyone, as changes. A client "
+        "that applies every page ends with exactly the directory as it was when its last page was read, whatever "
+        "writes committed meanwhile (README, Caching; docs/changes.md).",
+        "parameters": [
+            {
+                "name": "since",
+                "in": "query",
+                "required": False,
+                "description": "The `next_since` of the last page of the previous sync; omit it to start from the "
+                "beginning. Ignored with `cursor`, which carries the position. Signed like a cursor (400 for any "
+                "other string).",
+                "schema": {"type": "string", "maxLength": MAX_CURSOR_LENGTH},
+            },
+            *PAGE,
+        ],
+        "responses": {
+            "200": answer("A page of changes.", "ChangesPage", headers=NO_STORE),
+            "410": {
+                "description": "Tombstones this client may still need are gone (they are kept `ChangeRetentionDays`, "
+                "30 by default), or the token is from another database: the copy may hold people erased since. "
+                "Start over: empty the copy and sync without `since`.",
+                "headers": NO_STORE,
+                "content": {
+                    JSON: {
+                        "schema": schema("Error"),
+                        "example": {
+                            "message": "the changes since this token are no longer all kept (erasures are kept 30 "
+                            "days): start over with an empty copy and GET /people/changes without since"
+                        },
+                    }
+                },
+            },
+            **shared("BadCursor", "InvalidQuery", *READ),
+        },
+    },
     ("GET", "/people/age"): {
         "operationId": "listPeopleByAge",
         "tags": ["people"],
