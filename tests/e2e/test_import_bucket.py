@@ -25,7 +25,9 @@ def bucket(unused_port):
     function_name, _ = s3_trigger(functions)
     events = []
     recorder = {function_name: lambda event, context: events.append(event) or {"imported": True}}
-    bucket = ImportBucket(InProcessRunner(functions, recorder), "127.0.0.1", unused_port, "people-import", "us-east-1")
+    # A name of its own: moto keeps its buckets per process, and another test's in-process S3 may hold people-import.
+    name = f"people-import-{unused_port}"
+    bucket = ImportBucket(InProcessRunner(functions, recorder), "127.0.0.1", unused_port, name, "us-east-1")
     bucket.start()
     yield bucket, events
     bucket.stop()
@@ -64,7 +66,7 @@ def test_a_csv_put_reaches_the_function_as_an_s3_event(bucket, tmp_path):
     [record] = event["Records"]
     assert record["eventSource"] == "aws:s3"
     assert record["eventName"].startswith("ObjectCreated:")
-    assert record["s3"]["bucket"]["name"] == "people-import"
+    assert record["s3"]["bucket"]["name"] == import_bucket.bucket
     assert "+people.csv" in record["s3"]["object"]["key"]
     assert unquote_plus(record["s3"]["object"]["key"]) == "drops/new people.csv"
     assert record["s3"]["object"]["size"] == csv.stat().st_size
