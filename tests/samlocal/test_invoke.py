@@ -42,6 +42,7 @@ EXPECTED = {
     "people_by_age": 200,
     "get_person": 200,
     "ids_by_last_name": 200,
+    "people_changes": 200,
     "create_person": 201,
     "update_person": 200,
     "delete_person": 204,
@@ -49,6 +50,7 @@ EXPECTED = {
     "get_import": 404,
     "authorizer": {"errorType": "Exception", "errorMessage": "Unauthorized"},
     "purge_imports": {"finished": 0, "never_finished": 0},
+    "purge_changes": {"tombstones": 0, "changes": 0, "complete": True},
     "migrate": {"applied": [], "schema_version": max(MIGRATIONS)},
     "import_csv": {"errorType": "ImportFailed", "errorMessage": "1 of the event's objects failed; see their reports"},
 }
