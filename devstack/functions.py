@@ -40,6 +40,7 @@ from samcli.lib.utils.stream_writer import StreamWriter
 from samcli.local.lambdafn.exceptions import FunctionNotFound
 
 from devstack import logs
+from devstack.ports import free_port, give_back
 from devstack.settings import LAYER_DIR
 
 DEFAULT_CONCURRENCY = 32  # execution environments per function (FUNCTION_CONCURRENCY; docs/dev.md)
@@ -52,6 +53,7 @@ EMULATOR = (
 )
 INVOCATIONS_PATH = "/2015-03-31/functions/function/invocations"
 EMULATOR_START_SECONDS = 10
+EMULATOR_START_ATTEMPTS = 3
 # Lambda gives an environment's Init phase (the handler's imports) 10 s of its own, apart from the function's
 # timeout, which counts from the invocation's start (docs/dev.md, How close to AWS it is).
 INIT_SECONDS = 10
@@ -170,13 +172,6 @@ def environment_variables(function: LambdaFunction, base: Mapping[str, str], reg
     )
 
 
-def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port on `host` that nothing listened on when asked."""
-    with socket.socket() as probe:
-        probe.bind((host, 0))
-        return probe.getsockname()[1]
-
-
 class ExecutionEnvironment:
     """One execution environment: the emulator's process, and the runtime it starts on the first invocation.
 
@@ -186,31 +181,42 @@ class ExecutionEnvironment:
 
     def __init__(self, function: LambdaFunction, environment: dict[str, str], host: str = "127.0.0.1"):
         self.function = function
-        self._host, self._port = host, free_port(host)
+        self._host = host
+        self._initialized = threading.Event()  # Init is over: the runtime imported the handler
+        self._ports_lock = threading.Lock()
+        for attempt in range(1, EMULATOR_START_ATTEMPTS + 1):
+            self._start_emulator(environment)
+            if self._wait_until_listening():
+                return
+            self.stop()
+            self._say(f"the emulator did not start on ports {self._port}, {self._runtime_api_port} (try {attempt})")
+        raise FunctionFailed("Runtime.Unavailable", "the emulator did not start")
+
+    def _start_emulator(self, environment: dict[str, str]) -> None:
+        self._port, self._runtime_api_port = free_port(self._host), free_port(self._host)
+        self._ports = (self._port, self._runtime_api_port)
         self._process = subprocess.Popen(
             [
                 str(EMULATOR),
                 "--log-level",
                 "info",  # for its INIT RTDONE line; _print_output leaves its lines out of the terminal
                 "--runtime-interface-emulator-address",
-                f"{host}:{self._port}",
+                f"{self._host}:{self._port}",
                 "--runtime-api-address",
-                f"{host}:{free_port(host)}",
+                f"{self._host}:{self._runtime_api_port}",
                 sys.executable,
                 "-m",
                 "awslambdaric",
-                function.handler_path,
+                self.function.handler_path,
             ],
-            cwd=function.code_dir,
+            cwd=self.function.code_dir,
             env=environment,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
         )
-        self._initialized = threading.Event()  # Init is over: the runtime imported the handler
-        self._output = threading.Thread(target=self._print_output, name=f"{function.name}-output", daemon=True)
+        self._output = threading.Thread(target=self._print_output, name=f"{self.function.name}-output", daemon=True)
         self._output.start()
-        self._wait_until_listening()
 
     @property
     def running(self) -> bool:
@@ -273,17 +279,20 @@ class ExecutionEnvironment:
                 self._process.kill()
                 self._process.wait()
         self._output.join(5)  # a runtime left mid-invocation by a killed emulator may hold the output a while
+        with self._ports_lock:  # stop runs more than once (a timeout, then the owner): give the ports back once
+            ports, self._ports = self._ports, ()
+        for port in ports:
+            give_back(port)
 
-    def _wait_until_listening(self) -> None:
+    def _wait_until_listening(self) -> bool:
+        """Whether the emulator listens; False if it ended first (a port taken after all) or is late."""
         deadline = time.monotonic() + EMULATOR_START_SECONDS
-        while True:
+        while self.running and time.monotonic() < deadline:
             with socket.socket() as probe:
                 if probe.connect_ex((self._host, self._port)) == 0:
-                    return
-            if not self.running or time.monotonic() > deadline:
-                self.stop()
-                raise FunctionFailed("Runtime.Unavailable", f"the emulator did not listen on port {self._port}")
+                    return self.running
             time.sleep(0.01)
+        return False
 
     def _timed_out(self, timeout: int) -> FunctionFailed:
         self.stop()  # waits for the processes to end, so that the environment is not given back as running

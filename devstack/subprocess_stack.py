@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from devstack.functions import free_port
+from devstack.ports import free_port
 from devstack.settings import LAYER_DIR, ROOT, aws_client
 from people_api import db
 from people_api.config import database_settings

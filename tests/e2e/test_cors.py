@@ -13,7 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from devstack.functions import free_port
+from devstack.ports import free_port
 from devstack.subprocess_stack import running_stack
 from tests.e2e.browser import headless_chromium
 

@@ -10,13 +10,16 @@ from __future__ import annotations
 import io
 import json
 import os
+import socket
 import textwrap
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 from samcli.lib.utils.stream_writer import StreamWriter
 
+from devstack import functions, ports
 from devstack.functions import (
     INIT_SECONDS,
     MAX_REQUEST_BYTES,
@@ -230,3 +233,36 @@ def test_a_function_that_outlasts_the_integration_timeout_is_a_504_and_runs_on(t
     # And the invocation ran to its end in its environment: the next one waits for it, then is served warm
     next_one = runner.call("F", {})
     assert next_one["invocations"] == 2
+
+
+def test_an_environment_whose_port_a_connection_took_before_its_emulator_bound_starts_on_others(
+    tmp_path, runner_of, monkeypatch
+):
+    # Given a port that an outgoing connection takes between the question and the emulator's bind (as one of
+    # a concurrent test's connections could when ports came from the kernel's ephemeral range)
+    with socket.socket() as server, socket.socket() as connection:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        connection.bind(("127.0.0.1", 0))
+        connection.connect(server.getsockname())
+        taken = connection.getsockname()[1]
+        handed = iter([taken])
+        monkeypatch.setattr(functions, "free_port", lambda host: next(handed, None) or ports.free_port(host))
+        runner = runner_of(stand_in(tmp_path))
+
+        # When the function is invoked, its first emulator failing to bind the taken port
+        answer = runner.call("F", {})
+
+    # Then the environment started on other ports and answered: no failed invocation (a 502 at the gateway)
+    assert answer["invocations"] == 1 and answer["function_name"] == "F"
+
+
+def test_listener_ports_are_outside_the_ephemeral_range_and_handed_out_once_until_given_back():
+    first_ephemeral = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+
+    handed = [ports.free_port() for _ in range(200)]
+
+    assert len(set(handed)) == 200
+    assert all(port < first_ephemeral for port in handed)
+    for port in handed:
+        ports.give_back(port)

@@ -10,7 +10,8 @@ from samcli.lib.providers.sam_stack_provider import SamLocalStackProvider
 
 from conftest import InProcessRunner
 from devstack.bucket import ImportBucket, s3_trigger
-from devstack.functions import free_port, template_functions
+from devstack.functions import template_functions
+from devstack.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -98,7 +98,10 @@ def test_200_concurrent_requests_to_one_function_are_all_answered(stack):
     with ThreadPoolExecutor(200) as clients:
         statuses = list(clients.map(people_by_age, range(200)))
 
-    assert statuses == [200] * 200
+    failed = [status for status in statuses if status != 200]
+    assert not failed, f"{len(failed)} of 200 failed: {failed}\n" + "\n".join(
+        line for line in stack.lines if "GET /people/age -> 200" not in line
+    )
 
 
 def test_the_access_log_names_the_route_not_the_path_so_no_name_reaches_the_terminal(stack):

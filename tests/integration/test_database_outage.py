@@ -7,7 +7,7 @@ import time
 import pymysql
 import pytest
 
-from devstack.functions import free_port
+from devstack.ports import free_port
 from people_api import db
 
 

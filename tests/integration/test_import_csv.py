@@ -20,7 +20,7 @@ from moto import mock_aws
 from moto.server import ThreadedMotoServer
 
 from conftest import PEOPLE_CSV, invoke, load_event, load_template, run_together
-from devstack.functions import free_port
+from devstack.ports import free_port
 from devstack.settings import aws_client
 from people_api import db
 from people_api.config import database_settings, read_settings

@@ -20,7 +20,7 @@ import pytest
 from moto.server import ThreadedMotoServer
 
 from devstack import issuer
-from devstack.functions import free_port
+from devstack.ports import free_port
 from devstack.settings import REGION, ROOT
 from devstack.subprocess_stack import Reply, http_request
 from tools.samlocal_env import sam_local_environment

@@ -5,7 +5,7 @@ import subprocess
 import sys
 
 from conftest import ROOT
-from devstack.functions import free_port
+from devstack.ports import free_port
 
 
 def test_put_without_a_stack_prints_one_line():
