@@ -285,12 +285,17 @@ class ExecutionEnvironment:
             give_back(port)
 
     def _wait_until_listening(self) -> bool:
-        """Whether the emulator listens; False if it ended first (a port taken after all) or is late."""
+        """Whether the emulator listens on both its ports (its own, the Runtime API's); False if it ended first
+        (a port taken after all: it binds each in a goroutine of its own, then panics) or is late."""
         deadline = time.monotonic() + EMULATOR_START_SECONDS
+        waiting = [self._port, self._runtime_api_port]
         while self.running and time.monotonic() < deadline:
             with socket.socket() as probe:
-                if probe.connect_ex((self._host, self._port)) == 0:
-                    return self.running
+                if probe.connect_ex((self._host, waiting[0])) == 0:
+                    waiting.pop(0)
+                    if not waiting:
+                        return self.running
+                    continue
             time.sleep(0.01)
         return False
 

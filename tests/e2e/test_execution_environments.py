@@ -246,7 +246,7 @@ def test_an_environment_whose_port_a_connection_took_before_its_emulator_bound_s
         connection.bind(("127.0.0.1", 0))
         connection.connect(server.getsockname())
         taken = connection.getsockname()[1]
-        handed = iter([taken])
+        handed = iter([taken, ports.free_port(), ports.free_port(), taken])  # its port, then the Runtime API's
         monkeypatch.setattr(functions, "free_port", lambda host: next(handed, None) or ports.free_port(host))
         runner = runner_of(stand_in(tmp_path))
 
