@@ -16,13 +16,11 @@ import random
 import secrets
 import statistics
 import time
-import uuid
 from datetime import date, timedelta
 
-from people_api import db, migrations
-from people_api.config import database_settings
+from bench.throwaway import fill_people, throwaway_database
+from people_api import db
 from people_api.people import store as people_store
-from people_api.people.changes import GENESIS
 from people_api.people.person import NewPerson, utc_today
 
 os.environ.setdefault("CURSOR_KEY", secrets.token_urlsafe(32))  # read when the first cursor is signed
@@ -35,23 +33,13 @@ LIMIT %s OFFSET %s
 """
 
 
-def fill(rows: int) -> None:
-    rng = random.Random(7)
-    batch = []
-    for person_id in range(1, rows + 1):
-        kind = rng.random()
-        age = rng.randint(0, 100) if kind < 0.45 else None
-        graduation = date(1930, 1, 1) + timedelta(days=rng.randint(0, 35_000)) if 0.45 <= kind < 0.9 else None
-        batch.append(
-            people_store.insert_row(
-                NewPerson(person_id, "First", f"Last{person_id % 5000}", age, None, graduation), GENESIS
-            )
-        )
-        if len(batch) == 20_000 or person_id == rows:
-            with db.transaction(db.connection()) as cur:
-                columns, placeholders = people_store.INSERT_COLUMNS, people_store.INSERT_PLACEHOLDERS
-                cur.executemany(f"INSERT INTO people ({columns}) VALUES {placeholders}", batch)
-            batch.clear()
+def person_of(person_id: int) -> NewPerson:
+    """Ages, graduation dates (age computed from them) and neither, mixed as the ordering must handle."""
+    rng = random.Random(person_id)
+    kind = rng.random()
+    age = rng.randint(0, 100) if kind < 0.45 else None
+    graduation = date(1930, 1, 1) + timedelta(days=rng.randint(0, 35_000)) if 0.45 <= kind < 0.9 else None
+    return NewPerson(person_id, "First", f"Last{person_id % 5000}", age, None, graduation)
 
 
 def timed(fn, repeat: int = 5) -> float:
@@ -67,18 +55,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=1_000_000)
     args = parser.parse_args()
-    settings = database_settings()
-    name = f"people_bench_{uuid.uuid4().hex[:8]}"
-    settings = settings.__class__(**{**settings.__dict__, "database": name})
-    migrations.create_database(settings)
-    import os
-
-    os.environ["DB_NAME"] = name
-    try:
-        with db.connect(settings) as conn:
-            migrations.migrate(conn)
+    with throwaway_database():
         t0 = time.perf_counter()
-        fill(args.rows)
+        fill_people(args.rows, person_of)
         print(f"{args.rows:,} people loaded in {time.perf_counter() - t0:.0f} s")
         today = utc_today()
         positions = {  # (after age, after id), and the full sort's offset there
@@ -97,10 +76,6 @@ def main() -> None:
 
             naive = timed(full_sort, repeat=3)
             print(f"{label:<16}{ours:>18.1f}{naive:>14.1f}{naive / ours:>9.0f}x")
-    finally:
-        db.close()
-        with db.connect(settings, database=None) as admin, admin.cursor() as cur:
-            cur.execute(f"DROP DATABASE `{name}`")
 
 
 if __name__ == "__main__":

@@ -19,10 +19,9 @@ import random
 import secrets
 import statistics
 import time
-import uuid
 
-from people_api import db, migrations
-from people_api.config import database_settings
+from bench.throwaway import fill_people, throwaway_database
+from people_api import db
 from people_api.people import changes
 from people_api.people import store as people_store
 from people_api.people.person import NewPerson
@@ -31,15 +30,8 @@ os.environ.setdefault("CURSOR_KEY", secrets.token_urlsafe(32))
 PAGE = 1000
 
 
-def fill(rows: int) -> None:
-    columns, placeholders = people_store.INSERT_COLUMNS, people_store.INSERT_PLACEHOLDERS
-    for start in range(1, rows + 1, 20_000):
-        batch = [
-            people_store.insert_row(NewPerson(i, "First", f"Last{i % 5000}", i % 90, None, None), changes.GENESIS)
-            for i in range(start, min(start + 20_000, rows + 1))
-        ]
-        with db.transaction(db.connection()) as cur:
-            cur.executemany(f"INSERT INTO people ({columns}) VALUES {placeholders}", batch)
+def person_of(person_id: int) -> NewPerson:
+    return NewPerson(person_id, "First", f"Last{person_id % 5000}", person_id % 90, None, None)
 
 
 def counted(fn) -> tuple[float, dict[str, int]]:
@@ -63,15 +55,9 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--changes", type=int, default=10_000)
     args = parser.parse_args()
-    name = f"people_bench_{uuid.uuid4().hex[:8]}"
-    os.environ["DB_NAME"] = name
-    settings = database_settings()
-    migrations.create_database(settings)
-    try:
-        with db.connect(settings) as conn:
-            migrations.migrate(conn)
+    with throwaway_database():
         t0 = time.perf_counter()
-        fill(args.rows)
+        fill_people(args.rows, person_of)
         print(f"{args.rows:,} people loaded in {time.perf_counter() - t0:.0f} s")
         since = changes.bounds().last
         with db.cursor() as cur:
@@ -108,10 +94,6 @@ def main() -> None:
             total = sum(reads.values())
             print(f"{label:<12}{ms:>8.1f}{ms / feed_ms:>8.1f}x{total:>11,}  {reads}")
         print(f"feed: {sum(feed_reads.values()) / PAGE:.1f} handler reads per item")
-    finally:
-        db.close()
-        with db.connect(settings, database=None) as admin, admin.cursor() as cur:
-            cur.execute(f"DROP DATABASE `{name}`")
 
 
 if __name__ == "__main__":

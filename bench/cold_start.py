@@ -27,7 +27,6 @@ import statistics
 import subprocess
 import sys
 import time
-import uuid
 from dataclasses import dataclass
 
 from devstack.jwks import KeySetServer
@@ -167,17 +166,10 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--tracing", action="store_true", help="also measure Tracing=Active's environment")
     args = parser.parse_args()
+    from bench.throwaway import throwaway_database
     from devstack.functions import load_functions
-    from people_api import db, migrations
-    from people_api.config import database_settings
 
-    os.environ.pop("DB_SECRET_ARN", None)
-    os.environ["DB_NAME"] = f"people_bench_{uuid.uuid4().hex[:12]}"
-    settings = database_settings()
-    migrations.create_database(settings)
-    conn = db.connect(settings)
-    try:
-        migrations.migrate(conn)
+    with throwaway_database():
         functions = load_functions(ROOT / "template.yaml").values()
         api_functions = sorted(f.code_dir.name for f in functions if f.serves_api)
         issuer = LocalIssuer()
@@ -188,10 +180,6 @@ def main() -> None:
                 measure_tracing(args.runs)
         finally:
             issuer.server.stop()
-    finally:
-        with conn.cursor() as cur:
-            cur.execute(f"DROP DATABASE IF EXISTS `{settings.database}`")
-        conn.close()
 
 
 def measure(folders: list[str], runs: int, overrides: dict) -> None:

@@ -21,15 +21,14 @@ import os
 import secrets
 import statistics
 import time
-import uuid
 from contextlib import contextmanager
 from types import SimpleNamespace
 
 import pymysql.cursors
 
+from bench.throwaway import fill_people, throwaway_database
 from devstack.settings import ROOT
-from people_api import db, migrations
-from people_api.config import database_settings
+from people_api import db
 from people_api.http.cursors import PEOPLE_BY_AGE, PEOPLE_BY_ID, encode_cursor
 from people_api.imports.record import ObjectRef
 from people_api.imports.store import claim
@@ -64,25 +63,20 @@ def requests(rows: int) -> dict[str, tuple[str, dict]]:
 
 
 def fill(rows: int) -> None:
+    """`rows` people of mixed ages and dates, and 200 import records."""
     from datetime import date, timedelta
     from random import Random
 
-    from people_api.people import store as people_store
     from people_api.people.person import NewPerson
 
-    rng = Random(7)
-    batch = []
-    columns, placeholders = people_store.INSERT_COLUMNS, people_store.INSERT_PLACEHOLDERS
-    for person_id in range(1, rows + 1):
+    def person_of(person_id: int) -> NewPerson:
+        rng = Random(person_id)
         kind = rng.random()
         age = rng.randint(0, 100) if kind < 0.45 else None
         graduation = date(1930, 1, 1) + timedelta(days=rng.randint(0, 35_000)) if 0.45 <= kind < 0.9 else None
-        person = NewPerson(person_id, f"First{person_id}", f"Last{person_id % 5000}", age, None, graduation)
-        batch.append(people_store.insert_row(person))
-        if len(batch) == 10_000 or person_id == rows:
-            with db.transaction(db.connection()) as cur:
-                cur.executemany(f"INSERT INTO people ({columns}) VALUES {placeholders}", batch)
-            batch.clear()
+        return NewPerson(person_id, f"First{person_id}", f"Last{person_id % 5000}", age, None, graduation)
+
+    fill_people(rows, person_of)
     conn = db.connection()
     for i in range(200):
         claim(conn, ObjectRef("bench-bucket", f"upload-{i}.csv", f"etag-{i}", None, 1000 + i))
@@ -152,13 +146,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=300, help="of each route and of its baseline")
     args = parser.parse_args()
     logger.setLevel("WARNING")  # as deployed reads log nothing per request either (their lines are INFO at most)
-    os.environ.pop("DB_SECRET_ARN", None)
-    os.environ["DB_NAME"] = f"people_bench_{uuid.uuid4().hex[:12]}"
-    settings = database_settings()
-    migrations.create_database(settings)
-    try:
-        with db.connect(settings) as conn:
-            migrations.migrate(conn)
+    with throwaway_database() as settings:
         t0 = time.perf_counter()
         fill(args.rows)
         print(f"{args.rows:,} people, 200 imports loaded in {time.perf_counter() - t0:.0f} s")
@@ -188,10 +176,6 @@ def main() -> None:
             wall = f"{_median(ours, 1):>9.2f}{_median(bare, 1):>7.2f}{_ratio(ours, bare, 1):>8.2f}"
             print(f"{label:<20}{cpu}{wall}{_ratio(powertools, bare, 0):>12.2f}{_ratio(ours, powertools, 0):>11.2f}")
         bare_conn.close()
-    finally:
-        db.close()
-        with db.connect(settings, database=None) as admin, admin.cursor() as cur:
-            cur.execute(f"DROP DATABASE IF EXISTS `{settings.database}`")
 
 
 def _median(runs: list[tuple[float, float]], measure: int) -> float:
