@@ -71,6 +71,7 @@ openapi: $(VENV)/.installed  ## write docs/openapi.yaml from the functions' rout
 bench: $(VENV)/.installed  ## every benchmark, about 10 minutes (figures: README, Speed)
 	$(BIN)/python bench/import_benchmark.py
 	$(BIN)/python bench/age_paging.py
+	$(BIN)/python bench/change_feed.py
 	$(BIN)/python bench/cold_start.py
 	$(BIN)/python bench/warm_requests.py
 	$(BIN)/python bench/concurrent_requests.py
