@@ -96,6 +96,8 @@ class Settings:
     app_db_secret_arn: str | None = _setting(None)  # the Migrate function's: the least-privileged user it creates
     max_import_bytes: int = _setting(256 * 1024 * 1024, _whole(1))
     import_load_method: str = _setting("auto", _one_of(*IMPORT_LOAD_METHODS))
+    # A mirror (imports/mode.py) that would erase more of the people than this share is refused, unless mirror-all.
+    mirror_max_erase_percent: int = _setting(10, _whole(0, 100))
     auth_issuer: str | None = _setting(None)  # the authorizer's: the token issuer (`iss`)
     auth_audience: str | None = _setting(None)  # comma-separated `aud` (or Cognito `client_id`) values accepted
     auth_jwks_url: str | None = _setting(None)  # the issuer's keys; default <issuer>/.well-known/jwks.json

@@ -88,6 +88,20 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
     # The daily purge of import records (imports/store.py, purge_expired) finds them by when they finished:
     # without this index each of its DELETEs would scan, and lock, the whole table.
     6: ("ALTER TABLE imports ADD KEY imports_by_finished_at (finished_at)",),
+    # Import modes (issue 17, imports/mode.py): each import's mode, whether it was a dry run, what became of its
+    # rows beyond inserted and duplicate, and its first changes (ids and field names, never values).
+    7: (
+        """
+        ALTER TABLE imports
+            ADD COLUMN mode VARCHAR(16) CHARACTER SET ascii NOT NULL DEFAULT 'add' AFTER size_bytes,
+            ADD COLUMN dry_run BOOLEAN NOT NULL DEFAULT FALSE AFTER mode,
+            ADD COLUMN rows_updated INT NOT NULL DEFAULT 0 AFTER rows_inserted,
+            ADD COLUMN rows_unchanged INT NOT NULL DEFAULT 0 AFTER rows_updated,
+            ADD COLUMN rows_deleted INT NOT NULL DEFAULT 0 AFTER rows_unchanged,
+            ADD COLUMN rows_conflict INT NOT NULL DEFAULT 0 AFTER rows_deleted,
+            ADD COLUMN changes LONGTEXT NULL AFTER row_errors
+        """,
+    ),
     # The change feed (people/changes.py, docs/changes.md): a change per writing transaction, its place in the
     # feed (`seq`) given at commit from a one-row counter; each person row names the change that last wrote it,
     # each erased id keeps a tombstone. The people there before the feed are the genesis change's (id 1, seq 1);
@@ -157,8 +171,9 @@ def migrate(conn: pymysql.Connection) -> list[int]:
 
 
 # What the API and the import need: rows, not schema. LOAD DATA LOCAL needs INSERT only (FILE is for
-# files on the server) and GET_LOCK needs no privilege.
-APP_USER_PRIVILEGES = "SELECT, INSERT, UPDATE, DELETE"
+# files on the server) and GET_LOCK needs no privilege; an upsert's or a mirror's staging table is a
+# TEMPORARY one, the session's own (CREATE TEMPORARY TABLES; its rows need no other privilege).
+APP_USER_PRIVILEGES = "SELECT, INSERT, UPDATE, DELETE, CREATE TEMPORARY TABLES"
 _DATABASE_NAME = re.compile(r"[A-Za-z0-9_$]{1,64}")
 
 

@@ -45,6 +45,11 @@ def test_the_app_user_reads_and_writes_rows_but_cannot_change_the_schema(databas
             cur.execute("SELECT age FROM people WHERE last_name = 'Lovelace'")
             assert cur.fetchone() == (36,)
             cur.execute("DELETE FROM people WHERE last_name = 'Lovelace'")
+            # And an upsert's staging table, the session's temporary one, can be made, filled and dropped
+            cur.execute("CREATE TEMPORARY TABLE import_rows (line BIGINT PRIMARY KEY, id BIGINT)")
+            cur.execute("INSERT INTO import_rows VALUES (2, 5)")
+            cur.execute("UPDATE import_rows SET id = 6")
+            cur.execute("DROP TEMPORARY TABLE import_rows")
             # And the schema cannot be touched
             for statement in (
                 "CREATE TABLE intruder (id INT)",

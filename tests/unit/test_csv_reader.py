@@ -10,7 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from people_api.imports import csv_reader
-from people_api.imports.csv_reader import DeadlinePassed, FileRejected, Tally, read_people
+from people_api.imports.csv_reader import DeadlinePassed, read_people
+from people_api.imports.outcome import FileRejected, Tally
 from people_api.imports.store import MAX_MESSAGE_CHARS
 
 TODAY = date(2026, 11, 28)

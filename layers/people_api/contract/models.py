@@ -15,7 +15,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 from people_api.http.cursors import MAX_CURSOR_LENGTH, MAX_LIMIT
-from people_api.imports.csv_reader import MAX_ROW_ERRORS
+from people_api.imports.outcome import MAX_ROW_ERRORS
 from people_api.people.person import (
     CSV_HEADERS,
     EARLIEST_GRADUATION,

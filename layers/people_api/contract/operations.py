@@ -12,7 +12,7 @@ from typing import Any
 from people_api.http.cursors import DEFAULT_LIMIT, MAX_CURSOR_LENGTH, MAX_LIMIT, PAGE_BYTES
 from people_api.http.requests import MAX_BODY_BYTES
 from people_api.http.resolver import DATABASE_RETRY_AFTER_SECONDS
-from people_api.imports.csv_reader import MAX_ROW_ERRORS
+from people_api.imports.outcome import MAX_ROW_ERRORS
 from people_api.people.person import MAX_AGE, MAX_CHOSEN_ID, MAX_ID, MAX_NAME_LENGTH
 
 JSON = "application/json"

@@ -18,16 +18,24 @@ import re
 import time
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import date
 from operator import itemgetter
-from typing import Any, Protocol
+from typing import NamedTuple, Protocol
 
-from people_api.people.person import CSV_HEADERS, FIELDS, NewPerson, PersonInvalid, clean_person
+from people_api.imports.outcome import FileRejected, Tally
+from people_api.people.person import (
+    CSV_HEADERS,
+    FIELDS,
+    FieldError,
+    NewPerson,
+    PersonInvalid,
+    chosen_id,
+    clean_person,
+    has_two_digit_year,
+)
 
 MAX_FIELD_CHARS = 1000
 MAX_HEADER_CHARS = 1000
-MAX_ROW_ERRORS = 100
 READ_CHUNK_BYTES = 256 * 1024
 _NAMED_POSITION_RUNS = 5  # of unknown columns, in a message
 _COLUMN_FIELDS = {name.casefold(): f for name, f in CSV_HEADERS.items()} | {f: f for f in FIELDS}
@@ -37,6 +45,9 @@ _READ_PAST = 3  # a line is read up to its limit, a line break of two characters
 # Inside a quoted field, quotes come in pairs; the first one alone closes it. Possessive, so that the
 # pairs are never split again to find a closing quote (`ab""` ends inside the field).
 _TO_CLOSING_QUOTE = re.compile(r'[^"]*+(?:""[^"]*+)*+"').match
+_CENTURY_NEEDS_AGE = (
+    "a two-digit year's century depends on the age, and this file has no Age column: give the year in four digits"
+)
 _QUOTING = 'a field with quotes in it is quoted whole, each of its quotes doubled ("a ""b"" c")'
 
 
@@ -44,31 +55,19 @@ class Readable(Protocol):
     def read(self, amt: int) -> bytes: ...
 
 
-class FileRejected(Exception):
-    """The file as a whole cannot be imported (not UTF-8 text, bad header, no rows...); final, not retried."""
-
-
 class DeadlinePassed(TimeoutError):
     """The import would outlive its Lambda invocation; stopped so that it rolls back cleanly."""
 
 
-@dataclass
-class Tally:
-    """What reading the file found: bytes and rows read, rows rejected by the rules, and the first row errors.
+class FileRow(NamedTuple):
+    """A row of a file that updates people (upsert, mirror): its first line, and its person as the file gives it.
 
-    Updated as the file is read (by the import's feeder thread), so that its progress can be reported.
+    `rejected`: the row broke a rule and only its id is kept (a mirror must not erase the person it names).
     """
 
-    bytes_read: int = 0
-    rows_read: int = 0
-    rows_rejected: int = 0
-    errors: list[dict[str, Any]] = field(default_factory=list)
-
-    def reject(self, line: int, problems: list[tuple[str, str]]) -> None:
-        self.rows_rejected += 1
-        for field_name, message in problems:
-            if len(self.errors) < MAX_ROW_ERRORS:
-                self.errors.append({"line": line, "field": field_name, "message": message})
+    line: int
+    person: NewPerson
+    rejected: bool = False
 
 
 def read_people(
@@ -80,13 +79,58 @@ def read_people(
     `time.monotonic()` passes `deadline`. A row's line is its first; blank lines
     are not rows, and a row's quoted line breaks are lines of their own.
     """
+    for line, values in _rows(body, tally, max_bytes, deadline, names_needed=True, ids_needed=False):
+        try:
+            yield clean_person(*values, today)
+        except PersonInvalid as invalid:
+            tally.reject(line, [(e.field, e.message) for e in invalid.errors])
+
+
+def read_updates(
+    body: Readable, today: date, tally: Tally, *, max_bytes: int, deadline: float | None = None, mirror: bool = False
+) -> Iterator[FileRow]:
+    """The rows of a file that updates people (upsert, or `mirror`), in file order; as `read_people`, but:
+
+    a header needs no name column (the stored names stay); the name rule is then left to the store, which
+    sees the person as it will be; a two-digit year is refused where the file has no Age column (its century
+    depends on the age, which may be the stored one). A mirror needs an id on every row: a row without one
+    rejects the file, and a row that breaks a rule keeps its id (`rejected`), so that it is not erased.
+    """
+    rows = _rows(body, tally, max_bytes, deadline, names_needed=False, ids_needed=mirror)
+    name_required = None
+    for line, values in rows:
+        if name_required is None:  # the header is read once the first row comes
+            name_required = "first_name" in tally.columns and "last_name" in tally.columns
+            stored_age_decides = "age" not in tally.columns
+        if mirror and chosen_id(values[0]) is None:
+            raise FileRejected(
+                f"line {line}: a mirror needs a valid id on every row (the file names everyone to keep);"
+                " nothing was imported"
+            )
+        try:
+            if stored_age_decides and has_two_digit_year(values[5]) and values[0]:
+                raise PersonInvalid([FieldError("third_grade_graduation", _CENTURY_NEEDS_AGE)])
+            yield FileRow(line, clean_person(*values, today, name_required=name_required))
+        except PersonInvalid as invalid:
+            tally.reject(line, [(e.field, e.message) for e in invalid.errors])
+            if mirror:
+                yield FileRow(line, NewPerson(chosen_id(values[0]), None, None, None, None, None), rejected=True)
+
+
+def _rows(
+    body: Readable, tally: Tally, max_bytes: int, deadline: float | None, names_needed: bool, ids_needed: bool
+) -> Iterator[tuple[int, tuple]]:
+    """Each row of the file's width with its first line, its values in FIELDS order (None for a missing column).
+
+    A row of another width is rejected here; `tally.columns` is set once the header is read.
+    """
     csv.field_size_limit(MAX_FIELD_CHARS)
     checked = _CheckedBytes(body, max_bytes, tally, deadline)
     text = io.TextIOWrapper(io.BufferedReader(checked, READ_CHUNK_BYTES), encoding="utf-8-sig", newline="")
     lines = _Lines(text)
     reader = csv.reader(lines, strict=True)
     header, header_line = _header(reader, lines)
-    width, pick = _columns(header, header_line)
+    width, pick, tally.columns = _columns(header, header_line, names_needed, ids_needed)
     lines.rows_of(width)
     line = reader.line_num  # the last line read: a row's first line is the one after
     try:
@@ -97,10 +141,7 @@ def read_people(
                     tally.reject(line + 1, [("row", f"has {len(row)} cells; the header has {width}")])
                 else:
                     row.append(None)  # what `pick` takes for a column the file does not have
-                    try:
-                        yield clean_person(*pick(row), today)
-                    except PersonInvalid as invalid:
-                        tally.reject(line + 1, [(e.field, e.message) for e in invalid.errors])
+                    yield line + 1, pick(row)
             line = reader.line_num
     except csv.Error as error:
         raise lines.rejection(error, reader.line_num) from None
@@ -121,8 +162,10 @@ def _header(reader, lines: _Lines) -> tuple[list[str], int]:
     raise FileRejected("the file is empty")
 
 
-def _columns(header: list[str], line: int) -> tuple[int, itemgetter]:
-    """The header's width, and a getter of a row's values in `FIELDS` order.
+def _columns(
+    header: list[str], line: int, names_needed: bool, ids_needed: bool
+) -> tuple[int, itemgetter, tuple[str, ...]]:
+    """The header's width, a getter of a row's values in `FIELDS` order, and the fields it names.
 
     A line none of whose cells names a column is not a header (a file without one starts with
     people). A cell that names no column is never quoted, since it may be a person's value (a
@@ -140,11 +183,13 @@ def _columns(header: list[str], line: int) -> tuple[int, itemgetter]:
     repeated = sorted(f for f, n in Counter(fields).items() if n > 1)
     if repeated:
         raise FileRejected(f"the header names {', '.join(repeated)} more than once")
-    if "first_name" not in fields and "last_name" not in fields:
+    if names_needed and "first_name" not in fields and "last_name" not in fields:
         raise FileRejected("the header has neither First nor Last (first_name, last_name): a person needs one")
+    if ids_needed and "id" not in fields:
+        raise FileRejected("a mirror's header needs the ID column (the file names everyone to keep)")
     position = {f: i for i, f in enumerate(fields)}
     missing = len(header)
-    return len(header), itemgetter(*(position.get(f, missing) for f in FIELDS))
+    return len(header), itemgetter(*(position.get(f, missing) for f in FIELDS)), tuple(fields)
 
 
 def _cells_at(positions: list[int]) -> str:

@@ -15,7 +15,7 @@ import pymysql
 from people_api import db
 from people_api.config import database_settings
 from people_api.imports import store
-from people_api.imports.csv_reader import Tally
+from people_api.imports.outcome import Tally
 from people_api.imports.record import RowCounts
 from people_api.observability import error_fields, logger
 

@@ -36,12 +36,25 @@ class RowCounts:
 
     read: int = 0
     inserted: int = 0
-    duplicate: int = 0  # ids already taken: left as they were
+    duplicate: int = 0  # add: ids already taken, left as they were; upsert, mirror: an id an earlier row gave
     rejected: int = 0  # rows that broke the person rules
+    updated: int = 0  # upsert, mirror: people the file changed (a new version each)
+    unchanged: int = 0  # upsert, mirror: rows identical to the person stored (nothing written)
+    deleted: int = 0  # mirror: people the file did not name, erased
+    conflict: int = 0  # upsert, mirror: people the API wrote after the import started, left as the API wrote them
 
     def as_json(self) -> dict[str, int]:
         # Not asdict(): its recursive copy was a fifth of a warm GET /imports (README, Speed).
-        return {"read": self.read, "inserted": self.inserted, "duplicate": self.duplicate, "rejected": self.rejected}
+        return {
+            "read": self.read,
+            "inserted": self.inserted,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "deleted": self.deleted,
+            "conflict": self.conflict,
+            "duplicate": self.duplicate,
+            "rejected": self.rejected,
+        }
 
 
 @dataclass(frozen=True)
@@ -51,9 +64,12 @@ class ImportRecord:
     id: int
     object: ObjectRef
     status: str
+    mode: str = "add"  # imports/mode.py: add, upsert, mirror or mirror-all
+    dry_run: bool = False  # every rule and count, but no person written
     message: str | None = None
     rows: RowCounts = RowCounts()
     errors: list[dict[str, Any]] = field(default_factory=list)  # the first row errors: line, field, message
+    changes: list[dict[str, Any]] = field(default_factory=list)  # the first changes: id, change, field names
     attempts: int = 0
     report_key: str | None = None
     bytes_read: int = 0  # of the object's size: how far the latest attempt read
@@ -72,6 +88,8 @@ class ImportRecord:
             "version_id": self.object.version_id,
             "size_bytes": self.object.size,
             "status": self.status,
+            "mode": self.mode,
+            "dry_run": self.dry_run,
             "message": self.message,
             "rows": self.rows.as_json(),
             "progress": self.progress_json(),
@@ -86,6 +104,7 @@ class ImportRecord:
         }
         if with_errors:
             body["errors"] = self.errors
+            body["changes"] = self.changes
         return body
 
     def progress_json(self) -> dict[str, Any]:

@@ -3,8 +3,8 @@
 For every ObjectCreated record: claim the object's `imports` record by (bucket,
 key, ETag), take its lock (racing deliveries wait, then see it done), stream the
 object through `csv_reader` (the person rules, row by row) and `loader`
-into the people table in one transaction that also marks the import succeeded,
-then write a JSON report under `reports/`.
+into the people table, as the object's mode says (`mode`), in one transaction that
+also marks the import succeeded, then write a JSON report under `reports/`.
 A file rejected as a whole is final; any other failure rolls back, is recorded,
 and is raised so that Lambda retries the event (then sends it to the DLQ).
 """
@@ -28,7 +28,9 @@ from botocore.exceptions import ClientError
 from people_api import db
 from people_api.config import Settings
 from people_api.imports import loader, progress, store
-from people_api.imports.csv_reader import FileRejected, Tally, read_people
+from people_api.imports.csv_reader import read_people, read_updates
+from people_api.imports.mode import ADD, MIRROR, ImportMode, mode_of
+from people_api.imports.outcome import FileRejected, Tally
 from people_api.imports.record import FAILED, FINISHED, REJECTED, SUCCEEDED, ImportRecord, ObjectRef, RowCounts
 from people_api.observability import error_fields, error_text, logger, metrics
 from people_api.people.person import utc_today
@@ -136,12 +138,25 @@ def _run(conn, s3, record: ImportRecord, settings: Settings, deadline: float) ->
     try:
         _check_name(obj)
         _check_size(obj, settings.max_import_bytes)
-        with closing(_open(s3, obj)) as body:
+        response = _open(s3, obj)
+        with closing(response["Body"]) as body:
+            mode = mode_of(obj.key, response.get("Metadata"))
+            record = replace(record, mode=mode.label.removeprefix("dry-run "), dry_run=mode.dry_run)
             # A generator: the loader consumes it in its feeder thread, which so fills `tally` too.
-            people = read_people(body, utc_today(), tally, max_bytes=settings.max_import_bytes, deadline=deadline)
+            rows = _rows(body, mode, tally, settings.max_import_bytes, deadline)
+            if mode.name != ADD:
+                _read_committed(conn)
             with db.transaction(conn) as cur:
                 with progress.reporting(record.id, tally) as reporter:
-                    loaded = loader.load_people(cur, people, settings.import_load_method, reporter.stored)
+                    loaded = loader.load(
+                        cur,
+                        rows,
+                        mode,
+                        tally,
+                        settings.import_load_method,
+                        reporter.stored,
+                        settings.mirror_max_erase_percent,
+                    )
                 ended = _ended(record, SUCCEEDED, None, tally, loaded)
                 store.finish(conn, ended)
     except FileRejected as rejected:
@@ -161,6 +176,22 @@ def _run(conn, s3, record: ImportRecord, settings: Settings, deadline: float) ->
     return report
 
 
+def _rows(body, mode: ImportMode, tally: Tally, max_bytes: int, deadline: float):
+    """The file's rows as the mode's load takes them: people to add, or rows to merge."""
+    if mode.name == ADD:
+        return read_people(body, utc_today(), tally, max_bytes=max_bytes, deadline=deadline)
+    return read_updates(body, utc_today(), tally, max_bytes=max_bytes, deadline=deadline, mirror=mode.name == MIRROR)
+
+
+def _read_committed(conn) -> None:
+    """The next transaction reads the latest committed rows and locks only those it writes: an upsert's
+    INSERT ... SELECT and UPDATE ... JOIN would otherwise lock every person they read (REPEATABLE READ), and
+    the API's writes would wait for the whole file. The API's writes that commit meanwhile are seen, so
+    they win (loader, `conflict`)."""
+    with conn.cursor() as cur:
+        cur.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
+
+
 def _check_name(obj: ObjectRef) -> None:
     if not obj.key.lower().endswith(CSV_SUFFIX):
         raise FileRejected(f"only keys ending in {CSV_SUFFIX}, in any case, are imported; the object was left as it is")
@@ -173,11 +204,11 @@ def _check_size(obj: ObjectRef, max_bytes: int) -> None:
         raise FileRejected("the file is empty")
 
 
-def _open(s3, obj: ObjectRef):
-    """The object's body as a stream: exactly the version (or ETag) the event names."""
+def _open(s3, obj: ObjectRef) -> dict[str, Any]:
+    """GetObject's answer (its body a stream, its metadata): exactly the version (or ETag) the event names."""
     exact = {"VersionId": obj.version_id} if obj.version_id else {"IfMatch": f'"{obj.etag}"'}
     try:
-        return s3.get_object(Bucket=obj.bucket, Key=obj.key, **exact)["Body"]
+        return s3.get_object(Bucket=obj.bucket, Key=obj.key, **exact)
     except ClientError as error:
         if error.response.get("Error", {}).get("Code") in _OBJECT_GONE:
             raise FileRejected(
@@ -202,8 +233,13 @@ def _ended(record: ImportRecord, status: str, message: str | None, tally: Tally,
             inserted=loaded.inserted if loaded else 0,
             duplicate=loaded.duplicate if loaded else 0,
             rejected=tally.rows_rejected,
+            updated=loaded.updated if loaded else 0,
+            unchanged=loaded.unchanged if loaded else 0,
+            deleted=loaded.deleted if loaded else 0,
+            conflict=loaded.conflict if loaded else 0,
         ),
         errors=tally.errors,
+        changes=loaded.changes if loaded else [],
         report_key=report_key(record.object, record.id, status),
         bytes_read=tally.bytes_read,
     )
@@ -247,8 +283,11 @@ def _report(ended: ImportRecord, started_at: datetime, clock: float, method: str
         "status": ended.status,
         "message": ended.message,
         "object": ended.object.as_json(),
+        "mode": ended.mode,
+        "dry_run": ended.dry_run,
         "rows": ended.rows.as_json(),
         "errors": ended.errors,
+        "changes": ended.changes,
         "load_method": method,
         "timings": {
             "started_at": started_at.isoformat(timespec="milliseconds"),
@@ -277,8 +316,18 @@ def _count(ended: ImportRecord, seconds: float) -> None:
     name = "ImportsSucceeded" if ended.status == SUCCEEDED else "ImportsRejected"
     metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
     _time(ended, seconds)
-    metrics.add_metric(name="PeopleImported", unit=MetricUnit.Count, value=ended.rows.inserted)
-    metrics.add_metric(name="ImportRowsRejected", unit=MetricUnit.Count, value=ended.rows.rejected)
+    rows = ended.rows
+    if not ended.dry_run:
+        metrics.add_metric(name="PeopleImported", unit=MetricUnit.Count, value=rows.inserted)
+        if ended.mode != ADD:
+            metrics.add_metric(name="PeopleUpdatedByImports", unit=MetricUnit.Count, value=rows.updated)
+            metrics.add_metric(name="PeopleErasedByImports", unit=MetricUnit.Count, value=rows.deleted)
+            metrics.add_metric(name="ImportConflicts", unit=MetricUnit.Count, value=rows.conflict)
+    metrics.add_metric(name="ImportRowsRejected", unit=MetricUnit.Count, value=rows.rejected)
+    # Per mode: ImportsAdd, ImportsUpsert, ImportsMirror, ImportsMirrorAll, and ImportsDryRun beside one of them.
+    metrics.add_metric(name=f"Imports{ended.mode.title().replace('-', '')}", unit=MetricUnit.Count, value=1)
+    if ended.dry_run:
+        metrics.add_metric(name="ImportsDryRun", unit=MetricUnit.Count, value=1)
 
 
 def _time(ended: ImportRecord, seconds: float) -> None:

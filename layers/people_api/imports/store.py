@@ -20,7 +20,8 @@ MAX_MESSAGE_CHARS = 1000  # the message column's size: callers cut to it
 _RECORD_COLUMNS = (
     "id, bucket, object_key, etag, version_id, size_bytes, status, message, rows_read, rows_inserted,"
     " rows_duplicate, rows_rejected, row_errors, attempts, report_key, bytes_read, progress_at,"
-    " created_at, started_at, finished_at"
+    " created_at, started_at, finished_at, mode, dry_run, rows_updated, rows_unchanged, rows_deleted,"
+    " rows_conflict, changes"
 )
 
 
@@ -53,6 +54,7 @@ def start(conn: pymysql.Connection, import_id: int) -> ImportRecord:
         cur.execute(
             "UPDATE imports SET status = %s, attempts = attempts + 1, started_at = UTC_TIMESTAMP(3),"
             " finished_at = NULL, rows_read = 0, rows_inserted = 0, rows_duplicate = 0, rows_rejected = 0,"
+            " rows_updated = 0, rows_unchanged = 0, rows_deleted = 0, rows_conflict = 0, changes = NULL,"
             " bytes_read = 0, progress_at = NULL WHERE id = %s",
             (RUNNING, import_id),
         )
@@ -66,7 +68,8 @@ def finish(conn: pymysql.Connection, ended: ImportRecord) -> None:
     with conn.cursor() as cur:
         cur.execute(
             "UPDATE imports SET status = %s, message = %s, rows_read = %s, rows_inserted = %s, rows_duplicate = %s,"
-            " rows_rejected = %s, row_errors = %s, report_key = %s, bytes_read = %s,"
+            " rows_rejected = %s, mode = %s, dry_run = %s, rows_updated = %s, rows_unchanged = %s,"
+            " rows_deleted = %s, rows_conflict = %s, changes = %s, row_errors = %s, report_key = %s, bytes_read = %s,"
             " progress_at = UTC_TIMESTAMP(3), finished_at = UTC_TIMESTAMP(3) WHERE id = %s",
             (
                 ended.status,
@@ -75,6 +78,13 @@ def finish(conn: pymysql.Connection, ended: ImportRecord) -> None:
                 rows.inserted,
                 rows.duplicate,
                 rows.rejected,
+                ended.mode,
+                ended.dry_run,
+                rows.updated,
+                rows.unchanged,
+                rows.deleted,
+                rows.conflict,
+                json.dumps(ended.changes),
                 json.dumps(ended.errors, ensure_ascii=False),
                 ended.report_key,
                 ended.bytes_read,
@@ -190,14 +200,18 @@ def _purge_batch(
 
 def _record(row: tuple) -> ImportRecord:
     (import_id, bucket, key, etag, version_id, size, status, message, read, inserted, duplicate, rejected) = row[:12]
-    row_errors, attempts, report_key, bytes_read, progress_at, created_at, started_at, finished_at = row[12:]
+    row_errors, attempts, report_key, bytes_read, progress_at, created_at, started_at, finished_at = row[12:20]
+    mode, dry_run, updated, unchanged, deleted, conflict, changes = row[20:]
     return ImportRecord(
         id=import_id,
         object=ObjectRef(bucket, key, etag, version_id, size),
         status=status,
+        mode=mode,
+        dry_run=bool(dry_run),
         message=message,
-        rows=RowCounts(read, inserted, duplicate, rejected),
+        rows=RowCounts(read, inserted, duplicate, rejected, updated, unchanged, deleted, conflict),
         errors=json.loads(row_errors) if row_errors else [],
+        changes=json.loads(changes) if changes else [],
         attempts=attempts,
         report_key=report_key,
         bytes_read=bytes_read,

@@ -84,6 +84,7 @@ _VARIATION_SELECTORS = re.compile("[\u180b-\u180d\u180f\ufe00-\ufe0f\U000e0100-\
 _EMOJI_TAGS = re.compile("[\U000e0020-\U000e007e]+\U000e007f")
 _IGNORABLE = re.compile("[\u034f\u115f\u1160\u17b4\u17b5\u2065\u3164\uffa0\ufff0-\ufff8\U000e0000-\U000e0fff]")
 _GITHUB_ACCOUNT = re.compile(r"[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*")
+NAME_NEEDED = "a person needs a first_name or a last_name"
 _US_DATE = re.compile(r"([0-9]{1,2})/([0-9]{1,2})/([0-9]{4}|[0-9]{2})")
 _ISO_DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
 
@@ -116,8 +117,14 @@ def clean_person(
     github_account: Any,
     third_grade_graduation: Any,
     today: date,
+    *,
+    name_required: bool = True,
 ) -> NewPerson:
-    """Apply every person rule to raw values (JSON values or CSV strings); raise PersonInvalid."""
+    """Apply every person rule to raw values (JSON values or CSV strings); raise PersonInvalid.
+
+    `name_required` False leaves the one rule across two fields that a stored person can satisfy (NAME_NEEDED)
+    to the caller: an upsert whose file lacks a name column checks it on the person as it will be stored.
+    """
     errors: list[FieldError] = []
     person_id = _whole_number(id, "id", 1, MAX_CHOSEN_ID, errors)
     first = _name(first_name, "first_name", errors)
@@ -125,8 +132,8 @@ def clean_person(
     known_age = _whole_number(age, "age", 0, MAX_AGE, errors)
     github = _github_account(github_account, errors)
     graduation = _graduation(third_grade_graduation, known_age, today, errors)
-    if first is None and last is None and not _names_have_errors(errors):
-        errors.append(FieldError("first_name", "a person needs a first_name or a last_name"))
+    if name_required and first is None and last is None and not _names_have_errors(errors):
+        errors.append(FieldError("first_name", NAME_NEEDED))
     if errors:
         raise PersonInvalid(errors)
     return NewPerson(person_id, first, last, known_age, github, graduation)
@@ -180,6 +187,17 @@ def _clean_with(values: dict[str, Any], sent_as: dict[str, str], errors: list[Fi
     if errors:
         raise PersonInvalid(errors)
     return person
+
+
+def chosen_id(value: Any) -> int | None:
+    """The id a raw value chooses under the id rule, or None when it chooses none or breaks the rule."""
+    return _whole_number(value, "id", 1, MAX_CHOSEN_ID, [])
+
+
+def has_two_digit_year(value: Any) -> bool:
+    """Whether a raw graduation date gives its year in two digits: its century then depends on the age."""
+    parts = _date_parts(value.strip()) if isinstance(value, str) else None
+    return parts is not None and parts[3]
 
 
 def inferred_age(graduation: date, today: date) -> int:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import TypeVar
 
 import pymysql
@@ -31,6 +32,7 @@ _UPDATE_ASSIGNMENTS = ", ".join(f"{column} = %s" for column in _INSERT_FIELDS[1:
 # Left to themselves, MySQL and MariaDB scan (age, id) or only the age part of this index,
 # reading a whole age group instead of the one-year range of dates asked for.
 _BY_GRADUATION = "FORCE INDEX (people_by_graduation)"
+_BY_CHANGE = "FORCE INDEX (people_by_change)"
 T = TypeVar("T")
 DEADLOCK_ATTEMPTS = 3  # of a write that InnoDB rolled back as a deadlock
 
@@ -220,3 +222,244 @@ def _without_age(cur, after_id: int, count: int) -> list[StoredPerson]:
         (after_id, count),
     )
     return [StoredPerson(*row) for row in cur.fetchall()]
+
+
+# The bulk writes of the CSV import (imports/loader.py streams the rows; the SQL is here, with every other
+# statement that writes people).
+
+
+@dataclass(frozen=True)
+class BulkTable:
+    """A table the import fills in bulk: its LOAD DATA and INSERT IGNORE statements, and the unique key whose
+    duplicates are expected (a row whose id an earlier row or a person already has)."""
+
+    load_data_sql: str
+    insert_prefix: str
+    placeholders: str
+    unique_key: str
+
+
+def _bulk_table(table: str, columns: str, unique_key: str) -> BulkTable:
+    return BulkTable(
+        load_data_sql=(
+            f"LOAD DATA LOCAL INFILE %s IGNORE INTO TABLE {table} CHARACTER SET utf8mb4"
+            " FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n'"
+            f" ({columns})"
+        ),
+        insert_prefix=f"INSERT IGNORE INTO {table} ({columns}) VALUES ",
+        placeholders=f"({', '.join(['%s'] * len(columns.split(', ')))})",
+        unique_key=unique_key,
+    )
+
+
+PEOPLE_TABLE = _bulk_table("people", INSERT_COLUMNS, "PRIMARY")  # the add mode's: rows of insert_row()
+# An upsert's or a mirror's rows, staged in a session's temporary table, then merged into people by a few
+# statements (merge_staged). `fate`: what became of the row; `changed`: a bit per field that differs.
+_STAGED_COLUMNS = ("line", *FIELDS, "last_name_key", "fate")
+STAGING_TABLE = _bulk_table("import_rows", ", ".join(_STAGED_COLUMNS), "staged_by_id")  # rows of staged_row()
+_CREATE_STAGING = """
+    CREATE TEMPORARY TABLE import_rows (
+        line BIGINT NOT NULL PRIMARY KEY,
+        id BIGINT NULL,
+        first_name VARCHAR(100) NULL,
+        last_name VARCHAR(100) NULL,
+        age TINYINT UNSIGNED NULL,
+        github_account VARCHAR(39) NULL,
+        third_grade_graduation DATE NULL,
+        last_name_key VARCHAR(300) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NULL,
+        fate VARCHAR(9) CHARACTER SET ascii NULL,
+        changed SMALLINT UNSIGNED NOT NULL DEFAULT 0,
+        UNIQUE KEY staged_by_id (id)
+    ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci
+"""
+_CREATE_ERASURES = "CREATE TEMPORARY TABLE import_erasures (id BIGINT NOT NULL PRIMARY KEY) ENGINE=InnoDB"
+INSERTED, UPDATED, UNCHANGED, CONFLICT, REJECTED, DELETED = (
+    "inserted",
+    "updated",
+    "unchanged",
+    "conflict",
+    "rejected",
+    "deleted",
+)
+_NAMELESS = "nameless"
+_INSERT_LINES_PER_STATEMENT = 20_000  # as the add mode's LOAD DATA chunks: the AUTO-INC lock is held per statement
+_COMPARED = FIELDS[1:]  # `changed` has bit i for _COMPARED[i]
+_TEXT_FIELDS = {"first_name", "last_name", "github_account"}
+
+
+def staged_row(line: int, person: NewPerson, rejected: bool) -> tuple:
+    """The values of STAGING_TABLE's columns for a file's row (`rejected`: only its id is kept)."""
+    return (line, *person, last_name_key(person.last_name), REJECTED if rejected else None)
+
+
+def create_staging(cur) -> None:
+    """The session's empty staging tables (temporary: each connection has its own, gone when it closes)."""
+    drop_staging(cur)
+    cur.execute(_CREATE_STAGING)
+    cur.execute(_CREATE_ERASURES)
+
+
+def drop_staging(cur) -> None:
+    cur.execute("DROP TEMPORARY TABLE IF EXISTS import_rows, import_erasures")
+
+
+def database_now(cur) -> datetime:
+    """The database's UTC clock, which sets updated_at: an import's start, to tell the API's newer writes."""
+    cur.execute("SELECT UTC_TIMESTAMP(6)")
+    return cur.fetchone()[0]
+
+
+def nameless_rows(cur, columns: tuple[str, ...], max_lines: int) -> tuple[int, list[int]]:
+    """Reject the staged rows whose person, with the stored names for a name column the file lacks, has no name
+    (person.NAME_NEEDED): their count and first lines. Called only when the file lacks a name column."""
+    first = "s.first_name" if "first_name" in columns else "p.first_name"
+    last = "s.last_name" if "last_name" in columns else "p.last_name"
+    found = cur.execute(
+        f"UPDATE import_rows s LEFT JOIN people p ON p.id = s.id SET s.fate = '{_NAMELESS}'"
+        f" WHERE s.fate IS NULL AND {first} IS NULL AND {last} IS NULL"
+    )
+    if not found:
+        return 0, []
+    cur.execute(f"SELECT line FROM import_rows WHERE fate = '{_NAMELESS}' ORDER BY line LIMIT %s", (max_lines,))
+    lines = [line for (line,) in cur.fetchall()]
+    cur.execute(f"UPDATE import_rows SET fate = '{REJECTED}' WHERE fate = '{_NAMELESS}'")
+    return found, lines
+
+
+def classify_staged(cur, columns: tuple[str, ...], started: datetime, mirror: bool) -> None:
+    """Give each staged row its fate, reading people in the caller's transaction (READ COMMITTED: no locks).
+
+    A row whose id a person has: `unchanged` when every column the file has holds the stored value, else
+    `updated` (`changed` names the fields), or a `conflict` when the person was written after `started` (the
+    import's start, by the database's clock): the API's newer write wins. Any other row is `inserted`. A
+    mirror's erasures are the people whose id no row names.
+    """
+    differs = " + ".join(f"((NOT {_same(f)}) << {i})" for i, f in enumerate(_COMPARED) if f in columns) or "0"
+    cur.execute(
+        "UPDATE import_rows s JOIN people p ON p.id = s.id"
+        f" SET s.changed = {differs},"
+        f" s.fate = IF(p.updated_at > %s, '{CONFLICT}', IF({differs} = 0, '{UNCHANGED}', '{UPDATED}'))"
+        " WHERE s.fate IS NULL",
+        (started,),
+    )
+    cur.execute(f"UPDATE import_rows SET fate = '{INSERTED}' WHERE fate IS NULL")
+    if mirror:
+        cur.execute(
+            "INSERT INTO import_erasures (id) SELECT p.id FROM people p LEFT JOIN import_rows s ON s.id = p.id"
+            " WHERE s.id IS NULL"
+        )
+
+
+def write_staged(cur, change_id: int, columns: tuple[str, ...], started: datetime, mirror: bool) -> int:
+    """Write the classified rows as change `change_id`, set-based: an UPDATE of the rows `updated` (the columns
+    the file has, version + 1), INSERTs of the new ones, and a mirror's DELETE with its tombstones. Returns the
+    people erased.
+
+    A person written after `started` is neither overwritten nor erased; rows are checked again after each
+    write, so that a write of the API landing between two statements turns its row into a `conflict` too.
+    """
+    values = {"started": started, "change": change_id}
+    written = [f for f in columns if f != "id"] + (["last_name_key"] if "last_name" in columns else [])
+    if written:
+        assignments = ", ".join(f"p.{f} = s.{f}" for f in written)
+        cur.execute(
+            f"UPDATE people p JOIN import_rows s ON s.id = p.id SET {assignments}, p.version = p.version + 1,"
+            " p.updated_at = UTC_TIMESTAMP(6), p.change_id = %(change)s"
+            f" WHERE s.fate = '{UPDATED}' AND p.updated_at <= %(started)s",
+            values,
+        )
+    _conflicts_after(cur, UPDATED, change_id)
+    _insert_staged(cur, change_id)
+    _conflicts_after(cur, INSERTED, change_id)
+    if not mirror:
+        return 0
+    deleted = cur.execute(
+        "DELETE p FROM people p JOIN import_erasures e ON e.id = p.id WHERE p.updated_at <= %(started)s", values
+    )
+    cur.execute(
+        "INSERT INTO erasures (person_id, change_id) SELECT e.id, %(change)s FROM import_erasures e"
+        " LEFT JOIN people p ON p.id = e.id WHERE p.id IS NULL ON DUPLICATE KEY UPDATE change_id = %(change)s",
+        values,
+    )
+    return deleted
+
+
+def staged_counts(cur, mirror: bool) -> dict[str, int]:
+    """The staged rows by fate; with a mirror, the people it could not erase (written after its start) are
+    conflicts too."""
+    cur.execute("SELECT fate, COUNT(*) FROM import_rows GROUP BY fate")
+    counts = {fate: count for fate, count in cur.fetchall() if fate is not None}
+    if mirror:
+        cur.execute("SELECT COUNT(*) FROM import_erasures e JOIN people p ON p.id = e.id")
+        counts[CONFLICT] = counts.get(CONFLICT, 0) + cur.fetchone()[0]
+    return counts
+
+
+def _same(field: str) -> str:
+    """SQL true when the stored and the staged value are the same: text compared byte for byte (the table's
+    collation would take `ada` for `Ada`, and a corrected case must be written)."""
+    if field in _TEXT_FIELDS:
+        return f"(BINARY p.{field} <=> BINARY s.{field})"
+    return f"(p.{field} <=> s.{field})"
+
+
+def _conflicts_after(cur, fate: str, change_id: int) -> None:
+    """Rows of `fate` whose person this change did not write after all (the API's write came first): conflicts."""
+    cur.execute(
+        f"UPDATE import_rows s LEFT JOIN people p ON p.id = s.id SET s.fate = '{CONFLICT}'"
+        f" WHERE s.fate = '{fate}' AND s.id IS NOT NULL AND (p.id IS NULL OR p.change_id <> %s)",
+        (change_id,),
+    )
+
+
+def _insert_staged(cur, change_id: int) -> None:
+    """Insert the new rows in file order, a range of lines per statement; an id the API took meanwhile is left
+    to the API's person (ON DUPLICATE KEY: no change), and so found a conflict."""
+    cur.execute(f"SELECT MIN(line), MAX(line) FROM import_rows WHERE fate = '{INSERTED}'")
+    first, last = cur.fetchone()
+    if first is None:
+        return
+    for start in range(first, last + 1, _INSERT_LINES_PER_STATEMENT):
+        cur.execute(
+            f"INSERT INTO people ({INSERT_COLUMNS}) SELECT {', '.join(f's.{f}' for f in FIELDS)}, s.last_name_key,"
+            f" %s FROM import_rows s WHERE s.fate = '{INSERTED}' AND s.line >= %s AND s.line < %s ORDER BY s.line"
+            " ON DUPLICATE KEY UPDATE id = people.id",
+            (change_id, start, start + _INSERT_LINES_PER_STATEMENT),
+        )
+
+
+def written_rows(cur, change_id: int) -> int:
+    """The rows change `change_id` wrote: people, and tombstones (its row count in the feed)."""
+    cur.execute(f"SELECT COUNT(*) FROM people {_BY_CHANGE} WHERE change_id = %s", (change_id,))
+    people = cur.fetchone()[0]
+    cur.execute("SELECT COUNT(*) FROM erasures FORCE INDEX (erasures_by_change) WHERE change_id = %s", (change_id,))
+    return people + cur.fetchone()[0]
+
+
+def first_changes(cur, mirror: bool, count: int) -> list[dict]:
+    """The first `count` rows updated or in conflict (in file order: the names of the fields that differ, never
+    their values), then the first ids erased, or kept by a conflict (by id)."""
+    cur.execute(
+        f"SELECT id, fate, changed FROM import_rows WHERE fate IN ('{UPDATED}', '{CONFLICT}') ORDER BY line LIMIT %s",
+        (count,),
+    )
+    listed = [
+        {"id": person_id, "change": fate, "fields": [f for i, f in enumerate(_COMPARED) if changed >> i & 1]}
+        for person_id, fate, changed in cur.fetchall()
+    ]
+    if mirror and len(listed) < count:
+        cur.execute(
+            f"SELECT e.id, IF(p.id IS NULL, '{DELETED}', '{CONFLICT}') FROM import_erasures e"
+            " LEFT JOIN people p ON p.id = e.id ORDER BY e.id LIMIT %s",
+            (count - len(listed),),
+        )
+        listed += [{"id": person_id, "change": fate, "fields": []} for person_id, fate in cur.fetchall()]
+    return listed
+
+
+def erasure_share(cur) -> tuple[int, int]:
+    """(people a mirror would erase, people stored), for its guard."""
+    cur.execute("SELECT COUNT(*) FROM import_erasures")
+    erasing = cur.fetchone()[0]
+    cur.execute("SELECT COUNT(*) FROM people")
+    return erasing, cur.fetchone()[0]
