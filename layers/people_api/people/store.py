@@ -273,6 +273,10 @@ _CREATE_STAGING = """
     ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci
 """
 _CREATE_ERASURES = "CREATE TEMPORARY TABLE import_erasures (id BIGINT NOT NULL PRIMARY KEY) ENGINE=InnoDB"
+_CREATE_FATES = (
+    "CREATE TEMPORARY TABLE import_fates (line BIGINT NOT NULL PRIMARY KEY, fate VARCHAR(9) CHARACTER SET ascii"
+    " NOT NULL, changed SMALLINT UNSIGNED NOT NULL) ENGINE=InnoDB"
+)
 INSERTED, UPDATED, UNCHANGED, CONFLICT, REJECTED, DELETED = (
     "inserted",
     "updated",
@@ -297,10 +301,29 @@ def create_staging(cur) -> None:
     drop_staging(cur)
     cur.execute(_CREATE_STAGING)
     cur.execute(_CREATE_ERASURES)
+    cur.execute(_CREATE_FATES)
 
 
 def drop_staging(cur) -> None:
-    cur.execute("DROP TEMPORARY TABLE IF EXISTS import_rows, import_erasures")
+    cur.execute("DROP TEMPORARY TABLE IF EXISTS import_rows, import_erasures, import_fates")
+
+
+def _set_fates(cur, select: str, args: tuple | dict = ()) -> int:
+    """Give staged rows the fate (and `changed`) that `select` (line, fate, changed) finds, reading people: the
+    number of rows it found.
+
+    Through a second temporary table: an UPDATE of import_rows joining people would lock every person it
+    reads until COMMIT, even in READ COMMITTED, and the API's writes of them would wait for the whole import;
+    an INSERT ... SELECT reads them as committed, without a lock (MySQL's "Locks Set by Different SQL
+    Statements in InnoDB"; tested in test_import_modes.py).
+    """
+    cur.execute("DELETE FROM import_fates")
+    found = cur.execute(f"INSERT INTO import_fates (line, fate, changed) {select}", args)
+    if found:
+        cur.execute(
+            "UPDATE import_rows s JOIN import_fates f ON f.line = s.line SET s.fate = f.fate, s.changed = f.changed"
+        )
+    return found
 
 
 def database_now(cur) -> datetime:
@@ -314,9 +337,10 @@ def nameless_rows(cur, columns: tuple[str, ...], max_lines: int) -> tuple[int, l
     (person.NAME_NEEDED): their count and first lines. Called only when the file lacks a name column."""
     first = "s.first_name" if "first_name" in columns else "p.first_name"
     last = "s.last_name" if "last_name" in columns else "p.last_name"
-    found = cur.execute(
-        f"UPDATE import_rows s LEFT JOIN people p ON p.id = s.id SET s.fate = '{_NAMELESS}'"
-        f" WHERE s.fate IS NULL AND {first} IS NULL AND {last} IS NULL"
+    found = _set_fates(
+        cur,
+        f"SELECT s.line, '{_NAMELESS}', 0 FROM import_rows s LEFT JOIN people p ON p.id = s.id"
+        f" WHERE s.fate IS NULL AND {first} IS NULL AND {last} IS NULL",
     )
     if not found:
         return 0, []
@@ -335,11 +359,10 @@ def classify_staged(cur, columns: tuple[str, ...], started: datetime, mirror: bo
     mirror's erasures are the people whose id no row names.
     """
     differs = " + ".join(f"((NOT {_same(f)}) << {i})" for i, f in enumerate(_COMPARED) if f in columns) or "0"
-    cur.execute(
-        "UPDATE import_rows s JOIN people p ON p.id = s.id"
-        f" SET s.changed = {differs},"
-        f" s.fate = IF(p.updated_at > %s, '{CONFLICT}', IF({differs} = 0, '{UNCHANGED}', '{UPDATED}'))"
-        " WHERE s.fate IS NULL",
+    _set_fates(
+        cur,
+        f"SELECT s.line, IF(p.updated_at > %s, '{CONFLICT}', IF({differs} = 0, '{UNCHANGED}', '{UPDATED}')),"
+        f" {differs} FROM import_rows s JOIN people p ON p.id = s.id WHERE s.fate IS NULL",
         (started,),
     )
     cur.execute(f"UPDATE import_rows SET fate = '{INSERTED}' WHERE fate IS NULL")
@@ -405,8 +428,9 @@ def _same(field: str) -> str:
 
 def _conflicts_after(cur, fate: str, change_id: int) -> None:
     """Rows of `fate` whose person this change did not write after all (the API's write came first): conflicts."""
-    cur.execute(
-        f"UPDATE import_rows s LEFT JOIN people p ON p.id = s.id SET s.fate = '{CONFLICT}'"
+    _set_fates(
+        cur,
+        f"SELECT s.line, '{CONFLICT}', s.changed FROM import_rows s LEFT JOIN people p ON p.id = s.id"
         f" WHERE s.fate = '{fate}' AND s.id IS NOT NULL AND (p.id IS NULL OR p.change_id <> %s)",
         (change_id,),
     )
