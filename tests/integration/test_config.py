@@ -72,7 +72,15 @@ def test_empty_variables_count_as_unset():
 
 @pytest.mark.parametrize(
     ("variable", "value"),
-    [("IMPORT_LOAD_METHOD", "lod_data"), ("DB_PORT", "33o6"), ("DB_READ_TIMEOUT", "0"), ("MAX_IMPORT_BYTES", "1e9")],
+    [
+        ("IMPORT_LOAD_METHOD", "lod_data"),
+        ("DB_PORT", "33o6"),
+        ("DB_READ_TIMEOUT", "0"),
+        ("MAX_IMPORT_BYTES", "1e9"),
+        ("MIRROR_MAX_ERASE_PERCENT", "101"),
+        ("MIRROR_MAX_ERASE_PERCENT", "-1"),
+        ("MIRROR_MAX_ERASE_PERCENT", "2.5"),
+    ],
 )
 def test_a_bad_value_is_refused_naming_its_variable(variable, value):
     with pytest.raises(SettingsInvalid, match=f"^invalid environment: {variable}: "):

@@ -171,7 +171,7 @@ def test_clean_person_takes_csv_strings_positionally():
 
 def test_the_person_fields_are_clean_persons_parameters_in_order():
     # The CSV import hands clean_person a row's values by position, in FIELDS order.
-    assert tuple(inspect.signature(clean_person).parameters) == (*FIELDS, "today")
+    assert tuple(inspect.signature(clean_person).parameters) == (*FIELDS, "today", "name_required")
     assert StoredPerson._fields == (*FIELDS, "version", "created_at", "updated_at")
 
 

@@ -15,7 +15,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 from people_api.http.cursors import MAX_CURSOR_LENGTH, MAX_LIMIT
-from people_api.imports.outcome import MAX_ROW_ERRORS
+from people_api.imports.outcome import MAX_CHANGES_LISTED, MAX_ROW_ERRORS
 from people_api.people.person import (
     CSV_HEADERS,
     EARLIEST_GRADUATION,
@@ -299,12 +299,45 @@ class ImportRows(BaseModel):
         description="People inserted (0 unless `succeeded`). While `running`: stored so far, which the database "
         "commits only when the whole file is in (a failure leaves none of them).",
     )
+    updated: int = Field(
+        ge=0,
+        description="`upsert`, `mirror`: people whose stored columns the file changed, each with a new version (and "
+        "`ETag`); 0 in `add`.",
+    )
+    unchanged: int = Field(
+        ge=0,
+        description="`upsert`, `mirror`: rows identical, in every column the file has, to the person stored; nothing "
+        "written (no new version, `ETag` or `updated_at`).",
+    )
+    deleted: int = Field(ge=0, description="`mirror`: people whose id the file does not name, erased.")
+    conflict: int = Field(
+        ge=0,
+        description="`upsert`, `mirror`: people written through the API after the import started; the API's write "
+        "wins: the row is not written (nor the person erased), and the person is listed in `changes`.",
+    )
     duplicate: int = Field(
         ge=0,
-        description="Valid rows whose id was already taken, left out (0 unless `succeeded`; so far while `running`).",
+        description="`add`: valid rows whose id was already taken, left out; `upsert`, `mirror`: rows whose id an "
+        "earlier row of the file gave, left out (0 unless `succeeded`; so far while `running`).",
     )
     rejected: int = Field(
         ge=0, description="Rows left out for breaking the person rules (or having the wrong number of cells)."
+    )
+
+
+class ImportChange(BaseModel):
+    model_config = ConfigDict(
+        defer_build=True,
+        json_schema_extra={"example": {"id": 4, "change": "updated", "fields": ["age"]}},
+    )
+
+    id: Id
+    change: Literal["updated", "deleted", "conflict"] = Field(
+        description="`updated`: the file changed this person; `deleted`: a mirror erased it; `conflict`: the API "
+        "wrote it after the import started, and its write was kept."
+    )
+    fields: list[str] = Field(
+        description="The names of the fields the file changes (or, in a conflict, would have); never their values."
     )
 
 
@@ -360,7 +393,18 @@ IMPORT_EXAMPLE = {
     "size_bytes": 412,
     "status": "succeeded",
     "message": None,
-    "rows": {"read": 7, "inserted": 6, "duplicate": 0, "rejected": 1},
+    "mode": "upsert",
+    "dry_run": False,
+    "rows": {
+        "read": 7,
+        "inserted": 1,
+        "updated": 2,
+        "unchanged": 3,
+        "deleted": 0,
+        "conflict": 0,
+        "duplicate": 0,
+        "rejected": 1,
+    },
     "progress": {
         "bytes_read": 412,
         "percent": 100,
@@ -404,6 +448,16 @@ class ImportSummary(BaseModel):
         "- `failed`: the last attempt failed unexpectedly (`message` has the error) and nothing was inserted; "
         "Lambda retries the event (up to 2 more times, then the event goes to the failure queue)."
     )
+    mode: Literal["add", "upsert", "mirror", "mirror-all"] = Field(
+        description="How the file's rows met the people stored, from the key's first folder (`upsert/people.csv`) "
+        "or the object's metadata `import-mode` (docs/import.md): `add` inserts new ids only; `upsert` also updates "
+        "the people whose id it gives, in the columns it has; `mirror` upserts, then erases everyone it does not "
+        "name (refused past `MIRROR_MAX_ERASE_PERCENT` of the people); `mirror-all` without that guard."
+    )
+    dry_run: bool = Field(
+        description="A dry run (`dry-run/` before the mode): every rule and count, and no person written; the "
+        "record says exactly what the same file would do."
+    )
     message: str | None = Field(
         max_length=1000,
         description="Why the import was rejected or failed; `null` otherwise. It names lines, bytes and a header's "
@@ -433,12 +487,17 @@ class RowError(BaseModel):
 
 
 class Import(ImportSummary):
-    """An import with its row errors."""
+    """An import with its row errors and its first changes."""
 
     errors: list[RowError] = Field(
         max_length=MAX_ROW_ERRORS,
         description=f"The first {MAX_ROW_ERRORS} problems of the rows left out (a row can have several), in file "
         "order; empty when there were none.",
+    )
+    changes: list[ImportChange] = Field(
+        max_length=MAX_CHANGES_LISTED,
+        description=f"The first {MAX_CHANGES_LISTED} people updated or in conflict (in file order), then those a "
+        "mirror erased (by id); empty in `add`. New people are counted in `rows.inserted`, not listed.",
     )
 
 
