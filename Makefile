@@ -40,8 +40,8 @@ dev: $(VENV)/.installed  ## the whole stack on this machine: API, S3 bucket with
 token: $(VENV)/.installed  ## one access token for the stack `make dev` runs (same S3_PORT), allowed everything
 	@$(BIN)/python -m devstack.issuer
 
-put: $(VENV)/.installed  ## upload FILE=path.csv into the running `make dev` bucket and wait for its import
-	@$(BIN)/python -m devstack.put $(FILE)
+put: $(VENV)/.installed  ## upload FILE=path.csv (MODE=upsert|mirror|mirror-all, DRY_RUN=1) to `make dev`'s bucket, wait for its import
+	@$(BIN)/python -m devstack.put $(FILE) $(if $(MODE),--mode $(MODE)) $(if $(DRY_RUN),--dry-run)
 
 test: $(VENV)/.installed  ## every test, against the local MariaDB/MySQL (a throwaway database)
 	$(BIN)/pytest

@@ -1,6 +1,8 @@
 """`make put FILE=...`: upload a CSV into the bucket of a running `make dev`, then wait for its import to end.
 
-Needs nothing but the project's own dependencies (no AWS CLI). Where it goes is what `make dev` uses:
+`MODE=upsert` (`mirror`, `mirror-all`) and `DRY_RUN=1` put it under the key prefix that says so
+(`dry-run/upsert/people.csv`: docs/import.md, Modes). Needs nothing but the project's own dependencies
+(no AWS CLI). Where it goes is what `make dev` uses:
 API_PORT, S3_PORT and BUCKET, with the same defaults. The import is followed through the API
 (`GET /imports`, with a token of the local issuer, as `make token` gets), as any client would;
 Ctrl-C stops waiting, not the import.
@@ -19,6 +21,7 @@ from botocore.exceptions import EndpointConnectionError
 
 from devstack import issuer
 from devstack.settings import Settings, aws_client
+from people_api.imports.mode import ADD, DRY_RUN, MODES
 
 START_TIMEOUT_SECONDS = 30
 POLL_SECONDS = 1
@@ -31,10 +34,12 @@ FINISHED = {"succeeded", "rejected", "failed"}
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("file", type=Path, help="the CSV file to upload")
-    parser.add_argument("--key", help="its key in the bucket (default: the file's name)")
+    parser.add_argument("--key", help="its key in the bucket (default: the file's name, after the mode's prefix)")
+    parser.add_argument("--mode", choices=MODES, default=ADD, help="the import mode (default: add)")
+    parser.add_argument("--dry-run", action="store_true", help="count what the import would do, write no person")
     args = parser.parse_args()
     settings = Settings.from_environ()
-    key = args.key or args.file.name
+    key = args.key or _prefix(args.mode, args.dry_run) + args.file.name
     s3 = aws_client("s3", settings.s3_url)
     try:
         etag = s3.put_object(Bucket=settings.bucket, Key=key, Body=args.file.read_bytes())["ETag"].strip('"')
@@ -47,13 +52,26 @@ def main() -> int:
     if record is None:
         print(f"no import of {key} started within {START_TIMEOUT_SECONDS} s: is `make dev` running?", file=sys.stderr)
         return 1
-    rows = record["rows"]
-    print(
-        f"import {record['id']}: {record['status']}, {rows['read']} rows read, {rows['inserted']} inserted,"
-        f" {rows['duplicate']} duplicate, {rows['rejected']} rejected"
-        + (f" ({record['message']})" if record["message"] else "")
-    )
+    print(_outcome(record))
     return 0 if record["status"] == "succeeded" else 1
+
+
+def _prefix(mode: str, dry_run: bool) -> str:
+    return (f"{DRY_RUN}/" if dry_run else "") + ("" if mode == ADD else f"{mode}/")
+
+
+def _outcome(record: dict) -> str:
+    """One line: the status and the counts (an add's as before modes; the others' every count)."""
+    rows = record["rows"]
+    if record["mode"] == ADD and not record["dry_run"]:
+        counts = f"{rows['inserted']} inserted, {rows['duplicate']} duplicate, {rows['rejected']} rejected"
+    else:
+        counts = ", ".join(f"{rows[name]} {name}" for name in list(rows)[1:])
+    how = f"{record['mode']}, dry run: no person written" if record["dry_run"] else record["mode"]
+    status = record["status"] if record["mode"] == ADD and not record["dry_run"] else f"{record['status']} ({how})"
+    return f"import {record['id']}: {status}, {rows['read']} rows read, {counts}" + (
+        f" ({record['message']})" if record["message"] else ""
+    )
 
 
 def _wait_for_import(api: str, key: str, etag: str, token: str) -> dict | None:

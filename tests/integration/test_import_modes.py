@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from test_import_csv import BUCKET, METHODS, bucket, import_event, only_report, stored_people  # noqa: F401
+from test_import_csv import BUCKET, METHODS, bucket, generated_csv, import_event, only_report  # noqa: F401
 
 from conftest import PEOPLE_CSV
 from people_api import db
@@ -365,3 +365,22 @@ def test_the_api_writes_the_file_s_people_without_waiting_while_the_upsert_merge
     assert {"id": 4, "change": "conflict", "fields": ["age"]} in report["changes"]
     after = people_by_id()
     assert (after[1].age, after[4].age, after[6].first_name) == (23, 60, "ALEX")
+
+
+def test_a_large_upsert_is_classified_part_by_part_with_the_same_counts(bucket, method):  # noqa: F811
+    # 30,000 people, more than one staging statement of either method
+    assert only_report(bucket.put("people.csv", generated_csv(30_000)))["rows"]["inserted"] == 30_000
+    lines = ["ID,First,Age"]
+    for i in range(1001, 31_001):
+        first = "" if i == 25_001 else f"First{i}"  # a person with a stored last name: its first one cleared
+        lines.append(f"{i},{first},{i % 90 + 10 + (i % 10 == 0)}")
+    lines += ["40001,", "40002,Ada,36", "40003,,", "40004,Alan,41", "40005,,"]
+
+    report = only_report(bucket.put("upsert/people.csv", "\n".join(lines)))
+
+    assert report["rows"] == rows(read=30_005, inserted=2, updated=3001, unchanged=26_999, rejected=3)
+    assert [e["line"] for e in report["errors"]] == [30_002, 30_004, 30_006]
+    assert [c["id"] for c in report["changes"]][:3] == [1010, 1020, 1030] and len(report["changes"]) == 100
+    stored = people_by_id()
+    assert stored[25_001].first_name is None and stored[25_001].last_name == f"Last{25_001 % 97}"
+    assert stored[31_000].age == 31_000 % 90 + 11 and stored[30_999].age == 30_999 % 90 + 10

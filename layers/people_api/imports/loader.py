@@ -95,22 +95,26 @@ def _merge(
     stored: Callable[[int, int], None],
     max_erase_percent: float,
 ) -> Loaded:
-    """Upsert or mirror: stage the rows, check the name rule on the people as they would be, classify, guard a
-    mirror's erasures, then write it all as one change."""
+    """Upsert or mirror: stage the rows and classify each part as it lands (the name rule on the people as they
+    would be, then what the row does), guard a mirror's erasures, then write it all as one change."""
     mirror = mode.name == MIRROR
     started = people_store.database_now(cur)  # before the file is read: the API's writes after it win
+    classified = people_store.Classified()
+
+    def classify_so_far(_staged: int, duplicate: int) -> None:
+        stored(0, duplicate)
+        people_store.classify_staged(cur, tally.columns, started, classified, MAX_ROW_ERRORS)
+
     people_store.create_staging(cur)
     try:
-        staged = stage_rows(cur, rows, method, lambda _staged, duplicate: stored(0, duplicate))
-        columns = tally.columns
-        if "first_name" not in columns or "last_name" not in columns:
-            nameless, lines = people_store.nameless_rows(cur, columns, MAX_ROW_ERRORS)
-            tally.reject_all(nameless, lines, "first_name", NAME_NEEDED)
-        people_store.classify_staged(cur, columns, started, mirror)
-        if mirror and mode.erase_guard:
-            _guard(*people_store.erasure_share(cur), max_erase_percent)
+        staged = stage_rows(cur, rows, method, classify_so_far)
+        tally.reject_all(classified.nameless, classified.nameless_lines, "first_name", NAME_NEEDED)
+        if mirror:
+            erasing, stored_people = people_store.mirror_erasures(cur)
+            if mode.erase_guard:
+                _guard(erasing, stored_people, max_erase_percent)
         change = changes.Change(changes.begin(cur))
-        deleted = people_store.write_staged(cur, change.id, columns, started, mirror)
+        deleted = people_store.write_staged(cur, change.id, tally.columns, started, mirror)
         counts = people_store.staged_counts(cur, mirror)
         listed = people_store.first_changes(cur, mirror, MAX_CHANGES_LISTED)
         change.rows = people_store.written_rows(cur, change.id)

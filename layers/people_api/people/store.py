@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TypeVar
 
@@ -285,7 +285,6 @@ INSERTED, UPDATED, UNCHANGED, CONFLICT, REJECTED, DELETED = (
     "rejected",
     "deleted",
 )
-_NAMELESS = "nameless"
 _INSERT_LINES_PER_STATEMENT = 20_000  # as the add mode's LOAD DATA chunks: the AUTO-INC lock is held per statement
 _COMPARED = FIELDS[1:]  # `changed` has bit i for _COMPARED[i]
 _TEXT_FIELDS = {"first_name", "last_name", "github_account"}
@@ -332,45 +331,64 @@ def database_now(cur) -> datetime:
     return cur.fetchone()[0]
 
 
-def nameless_rows(cur, columns: tuple[str, ...], max_lines: int) -> tuple[int, list[int]]:
-    """Reject the staged rows whose person, with the stored names for a name column the file lacks, has no name
-    (person.NAME_NEEDED): their count and first lines. Called only when the file lacks a name column."""
-    first = "s.first_name" if "first_name" in columns else "p.first_name"
-    last = "s.last_name" if "last_name" in columns else "p.last_name"
-    found = _set_fates(
-        cur,
-        f"SELECT s.line, '{_NAMELESS}', 0 FROM import_rows s LEFT JOIN people p ON p.id = s.id"
-        f" WHERE s.fate IS NULL AND {first} IS NULL AND {last} IS NULL",
-    )
-    if not found:
-        return 0, []
-    cur.execute(f"SELECT line FROM import_rows WHERE fate = '{_NAMELESS}' ORDER BY line LIMIT %s", (max_lines,))
-    lines = [line for (line,) in cur.fetchall()]
-    cur.execute(f"UPDATE import_rows SET fate = '{REJECTED}' WHERE fate = '{_NAMELESS}'")
-    return found, lines
+@dataclass
+class Classified:
+    """How far the staged rows are classified (the lines up to `through`), and the rows found to break the name
+    rule on the person as it would be stored (person.NAME_NEEDED): how many, and the first lines."""
+
+    through: int = 0
+    nameless: int = 0
+    nameless_lines: list[int] = field(default_factory=list)
 
 
-def classify_staged(cur, columns: tuple[str, ...], started: datetime, mirror: bool) -> None:
-    """Give each staged row its fate, reading people in the caller's transaction (READ COMMITTED: no locks).
+def classify_staged(cur, columns: tuple[str, ...], started: datetime, classified: Classified, max_lines: int) -> None:
+    """Give the staged rows after `classified.through` their fate, reading people in the caller's transaction
+    (READ COMMITTED: no locks); called after each statement that stages rows, so that the database classifies
+    a part while the import reads the next.
 
-    A row whose id a person has: `unchanged` when every column the file has holds the stored value, else
-    `updated` (`changed` names the fields), or a `conflict` when the person was written after `started` (the
-    import's start, by the database's clock): the API's newer write wins. Any other row is `inserted`. A
-    mirror's erasures are the people whose id no row names.
+    First, when the file lacks a name column, a row whose person would have no name (its stored name for the
+    column missing) is rejected. Then a row whose id a person has is `unchanged` when every column the file has
+    holds the stored value, else `updated` (`changed` names the fields), or a `conflict` when the person was
+    written after `started` (the import's start, by the database's clock): the API's newer write wins. Any
+    other row is `inserted`.
     """
+    cur.execute("SELECT MAX(line) FROM import_rows")
+    through = cur.fetchone()[0] or 0
+    lines = {"after": classified.through, "through": through, "started": started}
+    in_range = "s.line > %(after)s AND s.line <= %(through)s AND s.fate IS NULL"
+    if "first_name" not in columns or "last_name" not in columns:
+        first = "s.first_name" if "first_name" in columns else "p.first_name"
+        last = "s.last_name" if "last_name" in columns else "p.last_name"
+        found = _set_fates(
+            cur,
+            f"SELECT s.line, '{REJECTED}', 0 FROM import_rows s LEFT JOIN people p ON p.id = s.id"
+            f" WHERE {in_range} AND {first} IS NULL AND {last} IS NULL ORDER BY s.line",
+            lines,
+        )
+        if found:
+            classified.nameless += found
+            wanted = max_lines - len(classified.nameless_lines)
+            cur.execute("SELECT line FROM import_fates ORDER BY line LIMIT %s", (wanted,))
+            classified.nameless_lines += [line for (line,) in cur.fetchall()]
     differs = " + ".join(f"((NOT {_same(f)}) << {i})" for i, f in enumerate(_COMPARED) if f in columns) or "0"
     _set_fates(
         cur,
-        f"SELECT s.line, IF(p.updated_at > %s, '{CONFLICT}', IF({differs} = 0, '{UNCHANGED}', '{UPDATED}')),"
-        f" {differs} FROM import_rows s JOIN people p ON p.id = s.id WHERE s.fate IS NULL",
-        (started,),
+        f"SELECT s.line, IF(p.updated_at > %(started)s, '{CONFLICT}', IF({differs} = 0, '{UNCHANGED}', '{UPDATED}')),"
+        f" {differs} FROM import_rows s JOIN people p ON p.id = s.id WHERE {in_range}",
+        lines,
     )
-    cur.execute(f"UPDATE import_rows SET fate = '{INSERTED}' WHERE fate IS NULL")
-    if mirror:
-        cur.execute(
-            "INSERT INTO import_erasures (id) SELECT p.id FROM people p LEFT JOIN import_rows s ON s.id = p.id"
-            " WHERE s.id IS NULL"
-        )
+    cur.execute(f"UPDATE import_rows s SET s.fate = '{INSERTED}' WHERE {in_range}", lines)
+    classified.through = through
+
+
+def mirror_erasures(cur) -> tuple[int, int]:
+    """Find the people a mirror erases, those whose id no staged row names: (how many, people stored)."""
+    erasing = cur.execute(
+        "INSERT INTO import_erasures (id) SELECT p.id FROM people p LEFT JOIN import_rows s ON s.id = p.id"
+        " WHERE s.id IS NULL"
+    )
+    cur.execute("SELECT COUNT(*) FROM people")
+    return erasing, cur.fetchone()[0]
 
 
 def write_staged(cur, change_id: int, columns: tuple[str, ...], started: datetime, mirror: bool) -> int:
@@ -479,11 +497,3 @@ def first_changes(cur, mirror: bool, count: int) -> list[dict]:
         )
         listed += [{"id": person_id, "change": fate, "fields": []} for person_id, fate in cur.fetchall()]
     return listed
-
-
-def erasure_share(cur) -> tuple[int, int]:
-    """(people a mirror would erase, people stored), for its guard."""
-    cur.execute("SELECT COUNT(*) FROM import_erasures")
-    erasing = cur.fetchone()[0]
-    cur.execute("SELECT COUNT(*) FROM people")
-    return erasing, cur.fetchone()[0]
