@@ -286,6 +286,7 @@ INSERTED, UPDATED, UNCHANGED, CONFLICT, REJECTED, DELETED = (
     "deleted",
 )
 _INSERT_LINES_PER_STATEMENT = 20_000  # as the add mode's LOAD DATA chunks: the AUTO-INC lock is held per statement
+_LINES_IN_RANGE = "s.line > %(after)s AND s.line <= %(through)s"  # the part classify_staged classifies
 _COMPARED = FIELDS[1:]  # `changed` has bit i for _COMPARED[i]
 _TEXT_FIELDS = {"first_name", "last_name", "github_account"}
 
@@ -307,21 +308,26 @@ def drop_staging(cur) -> None:
     cur.execute("DROP TEMPORARY TABLE IF EXISTS import_rows, import_erasures, import_fates")
 
 
-def _set_fates(cur, select: str, args: tuple | dict = ()) -> int:
+def _set_fates(cur, select: str, args: tuple | dict = (), lines: tuple[int, int] | None = None) -> int:
     """Give staged rows the fate (and `changed`) that `select` (line, fate, changed) finds, reading people: the
     number of rows it found.
 
     Through a second temporary table: an UPDATE of import_rows joining people would lock every person it
     reads until COMMIT, even in READ COMMITTED, and the API's writes of them would wait for the whole import;
     an INSERT ... SELECT reads them as committed, without a lock (MySQL's "Locks Set by Different SQL
-    Statements in InnoDB"; tested in test_import_modes.py).
+    Statements in InnoDB"; tested in test_import_modes.py). `lines` (after, through): the staged lines among
+    which `select` finds its rows, so that the UPDATE reads only those (the optimizer would otherwise scan the
+    whole staging table for every part staged).
     """
     cur.execute("DELETE FROM import_fates")
     found = cur.execute(f"INSERT INTO import_fates (line, fate, changed) {select}", args)
     if found:
-        cur.execute(
-            "UPDATE import_rows s JOIN import_fates f ON f.line = s.line SET s.fate = f.fate, s.changed = f.changed"
-        )
+        update = "UPDATE import_rows s JOIN import_fates f ON f.line = s.line"
+        update += " SET s.fate = f.fate, s.changed = f.changed"
+        if lines is None:
+            cur.execute(update)
+        else:
+            cur.execute(f"{update} WHERE s.line > %s AND s.line <= %s", lines)
     return found
 
 
@@ -355,7 +361,7 @@ def classify_staged(cur, columns: tuple[str, ...], started: datetime, classified
     cur.execute("SELECT MAX(line) FROM import_rows")
     through = cur.fetchone()[0] or 0
     lines = {"after": classified.through, "through": through, "started": started}
-    in_range = "s.line > %(after)s AND s.line <= %(through)s AND s.fate IS NULL"
+    in_range = f"{_LINES_IN_RANGE} AND s.fate IS NULL"
     if "first_name" not in columns or "last_name" not in columns:
         first = "s.first_name" if "first_name" in columns else "p.first_name"
         last = "s.last_name" if "last_name" in columns else "p.last_name"
@@ -364,6 +370,7 @@ def classify_staged(cur, columns: tuple[str, ...], started: datetime, classified
             f"SELECT s.line, '{REJECTED}', 0 FROM import_rows s LEFT JOIN people p ON p.id = s.id"
             f" WHERE {in_range} AND {first} IS NULL AND {last} IS NULL ORDER BY s.line",
             lines,
+            (classified.through, through),
         )
         if found:
             classified.nameless += found
@@ -376,6 +383,7 @@ def classify_staged(cur, columns: tuple[str, ...], started: datetime, classified
         f"SELECT s.line, IF(p.updated_at > %(started)s, '{CONFLICT}', IF({differs} = 0, '{UNCHANGED}', '{UPDATED}')),"
         f" {differs} FROM import_rows s JOIN people p ON p.id = s.id WHERE {in_range}",
         lines,
+        (classified.through, through),
     )
     cur.execute(f"UPDATE import_rows s SET s.fate = '{INSERTED}' WHERE {in_range}", lines)
     classified.through = through
