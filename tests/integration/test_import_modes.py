@@ -275,18 +275,18 @@ def test_an_ordinary_folder_is_no_mode(seven):
 
 def test_an_upsert_that_fails_midway_leaves_nothing_and_the_retry_imports(seven, method, monkeypatch):
     before = people_by_id()
-    real_insert = people_store._insert_staged
+    real_counts = people_store.staged_counts
 
-    def failing(cur, change_id):
-        raise RuntimeError("injected after the update")
+    def failing(*args):
+        raise RuntimeError("injected after every write")
 
-    monkeypatch.setattr(people_store, "_insert_staged", failing)
+    monkeypatch.setattr(people_store, "staged_counts", failing)
     event = seven.put("upsert/people.csv", CORRECTED)
     with pytest.raises(Exception, match="the event's objects failed"):
         import_event(event)
     assert people_by_id() == before
 
-    monkeypatch.setattr(people_store, "_insert_staged", real_insert)
+    monkeypatch.setattr(people_store, "staged_counts", real_counts)
     assert only_report(event)["rows"]["updated"] == 2
     # And delivered again, it is already imported
     assert only_report(event)["status"] == "already_imported"
@@ -336,11 +336,13 @@ def test_the_import_record_carries_mode_counts_and_changes(seven, api):
 def test_the_api_writes_the_file_s_people_without_waiting_while_the_upsert_merges_and_its_write_wins(
     seven, method, monkeypatch
 ):
-    real_write, api_wrote = people_store.write_staged, []
+    real_merge, api_wrote = people_store.merge_part, []
 
     def api_writes_then_merge(cur, *args):
-        # The rows are classified (4 and 6 to update, 1 unchanged); the API writes 1 and 4 now, in a connection
-        # of its own that would give up after 2 s if the import held their rows
+        if api_wrote:
+            return real_merge(cur, *args)
+        # The file is staged (its row of 1 the same as stored, 4 and 6 to update), not merged yet; the API
+        # writes 1 and 4 now
         conn = db.connect(database_settings(), read_timeout=30)
         try:
             with conn.cursor() as api:
@@ -354,15 +356,20 @@ def test_the_api_writes_the_file_s_people_without_waiting_while_the_upsert_merge
                     api_wrote.append(person_id)
         finally:
             conn.close()
-        return real_write(cur, *args)
+        return real_merge(cur, *args)
 
-    monkeypatch.setattr(people_store, "write_staged", api_writes_then_merge)
+    monkeypatch.setattr(people_store, "merge_part", api_writes_then_merge)
 
     report = only_report(seven.put("upsert/people.csv", CORRECTED))
 
     assert api_wrote == [1, 4]
-    assert report["rows"] == rows(read=7, inserted=1, updated=1, unchanged=4, conflict=1)
-    assert {"id": 4, "change": "conflict", "fields": ["age"]} in report["changes"]
+    # Person 1's row was the same as stored; the API's newer age wins over it too
+    assert report["rows"] == rows(read=7, inserted=1, updated=1, unchanged=3, conflict=2)
+    assert report["changes"] == [
+        {"id": 1, "change": "conflict", "fields": ["age"]},
+        {"id": 4, "change": "conflict", "fields": ["age"]},
+        {"id": 6, "change": "updated", "fields": ["first_name"]},
+    ]
     after = people_by_id()
     assert (after[1].age, after[4].age, after[6].first_name) == (23, 60, "ALEX")
 
@@ -384,3 +391,31 @@ def test_a_large_upsert_is_classified_part_by_part_with_the_same_counts(bucket, 
     stored = people_by_id()
     assert stored[25_001].first_name is None and stored[25_001].last_name == f"Last{25_001 % 97}"
     assert stored[31_000].age == 31_000 % 90 + 11 and stored[30_999].age == 30_999 % 90 + 10
+
+
+def test_the_api_writes_the_people_an_upsert_read_but_did_not_change_without_waiting_for_it(seven, method, monkeypatch):
+    real_counts, api_wrote = people_store.staged_counts, []
+
+    def api_writes_then_count(cur, *args):
+        # Every write of the import is done, its transaction still open: it read 1, 2, 3 and 5 and left them as
+        # they were. The API writes them now, in a connection that gives up after 2 s if the import held them
+        conn = db.connect(database_settings(), read_timeout=30)
+        try:
+            with conn.cursor() as api:
+                api.execute("SET SESSION innodb_lock_wait_timeout = 2")
+                for person_id in (1, 2, 3, 5):
+                    api.execute("UPDATE people SET github_account = 'api-wrote' WHERE id = %s", (person_id,))
+                    api_wrote.append(person_id)
+        finally:
+            conn.close()
+        return real_counts(cur, *args)
+
+    monkeypatch.setattr(people_store, "staged_counts", api_writes_then_count)
+
+    report = only_report(seven.put("upsert/people.csv", CORRECTED))
+
+    assert api_wrote == [1, 2, 3, 5] and report["status"] == "succeeded"
+    assert report["rows"]["updated"] == 2
+    assert {
+        person_id: p.github_account for person_id, p in people_by_id().items() if person_id in api_wrote
+    } == dict.fromkeys(api_wrote, "api-wrote")

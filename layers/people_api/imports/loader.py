@@ -95,28 +95,35 @@ def _merge(
     stored: Callable[[int, int], None],
     max_erase_percent: float,
 ) -> Loaded:
-    """Upsert or mirror: stage the rows and classify each part as it lands (the name rule on the people as they
-    would be, then what the row does), guard a mirror's erasures, then write it all as one change."""
+    """Upsert or mirror, as one change: stage the rows and merge each part into people as it lands (while the
+    next is read), then a mirror's erasures (guarded), and count what became of each row from the people as
+    the writes left them. A mirror's guard, or any failure, rolls all of it back with the transaction."""
     mirror = mode.name == MIRROR
     started = people_store.database_now(cur)  # before the file is read: the API's writes after it win
-    classified = people_store.Classified()
+    change = changes.Change(changes.begin(cur))
+    merged = {"through": 0}
+    ahead: list[tuple[int, int]] = []
 
-    def classify_so_far(_staged: int, duplicate: int) -> None:
+    def merge_so_far(_staged: int, duplicate: int) -> None:
         stored(0, duplicate)
-        people_store.classify_staged(cur, tally.columns, started, classified, MAX_ROW_ERRORS)
+        merge = people_store.Merge(tally.columns)  # the header is read before any row is staged
+        merged["through"] = people_store.merge_part(
+            cur, change.id, merge, started, merged["through"], ahead, MAX_CHANGES_LISTED
+        )
 
     people_store.create_staging(cur)
     try:
-        staged = stage_rows(cur, rows, method, classify_so_far)
-        tally.reject_all(classified.nameless, classified.nameless_lines, "first_name", NAME_NEEDED)
+        staged = stage_rows(cur, rows, method, merge_so_far)
+        merge = people_store.Merge(tally.columns)
+        tally.reject_all(*people_store.nameless_rows(cur, merge, MAX_ROW_ERRORS), "first_name", NAME_NEEDED)
+        deleted = 0
         if mirror:
             erasing, stored_people = people_store.mirror_erasures(cur)
             if mode.erase_guard:
                 _guard(erasing, stored_people, max_erase_percent)
-        change = changes.Change(changes.begin(cur))
-        deleted = people_store.write_staged(cur, change.id, tally.columns, started, mirror)
-        counts = people_store.staged_counts(cur, mirror)
-        listed = people_store.first_changes(cur, mirror, MAX_CHANGES_LISTED)
+            deleted = people_store.erase_unnamed(cur, change.id, started)
+        counts = people_store.staged_counts(cur, change.id, merge, started, mirror)
+        listed = people_store.first_changes(cur, change.id, merge, ahead, mirror, MAX_CHANGES_LISTED)
         change.rows = people_store.written_rows(cur, change.id)
         changes.stamp(cur, change)
     finally:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TypeVar
 
@@ -254,7 +254,7 @@ def _bulk_table(table: str, columns: str, unique_key: str) -> BulkTable:
 
 PEOPLE_TABLE = _bulk_table("people", INSERT_COLUMNS, "PRIMARY")  # the add mode's: rows of insert_row()
 # An upsert's or a mirror's rows, staged in a session's temporary table, then merged into people by a few
-# statements (merge_staged). `fate`: what became of the row; `changed`: a bit per field that differs.
+# statements. `fate` is `rejected` for a mirror's row that broke a rule (only its id is kept), else NULL.
 _STAGED_COLUMNS = ("line", *FIELDS, "last_name_key", "fate")
 STAGING_TABLE = _bulk_table("import_rows", ", ".join(_STAGED_COLUMNS), "staged_by_id")  # rows of staged_row()
 _CREATE_STAGING = """
@@ -268,14 +268,14 @@ _CREATE_STAGING = """
         third_grade_graduation DATE NULL,
         last_name_key VARCHAR(300) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NULL,
         fate VARCHAR(9) CHARACTER SET ascii NULL,
-        changed SMALLINT UNSIGNED NOT NULL DEFAULT 0,
         UNIQUE KEY staged_by_id (id)
     ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci
 """
 _CREATE_ERASURES = "CREATE TEMPORARY TABLE import_erasures (id BIGINT NOT NULL PRIMARY KEY) ENGINE=InnoDB"
-_CREATE_FATES = (
-    "CREATE TEMPORARY TABLE import_fates (line BIGINT NOT NULL PRIMARY KEY, fate VARCHAR(9) CHARACTER SET ascii"
-    " NOT NULL, changed SMALLINT UNSIGNED NOT NULL) ENGINE=InnoDB"
+# The staged rows that differ from their person, found without locks before the UPDATE that writes them.
+_CREATE_UPDATES = (
+    "CREATE TEMPORARY TABLE import_updates (line BIGINT NOT NULL PRIMARY KEY, id BIGINT NOT NULL,"
+    " fields SMALLINT UNSIGNED NOT NULL) ENGINE=InnoDB"
 )
 INSERTED, UPDATED, UNCHANGED, CONFLICT, REJECTED, DELETED = (
     "inserted",
@@ -285,9 +285,7 @@ INSERTED, UPDATED, UNCHANGED, CONFLICT, REJECTED, DELETED = (
     "rejected",
     "deleted",
 )
-_INSERT_LINES_PER_STATEMENT = 20_000  # as the add mode's LOAD DATA chunks: the AUTO-INC lock is held per statement
-_LINES_IN_RANGE = "s.line > %(after)s AND s.line <= %(through)s"  # the part classify_staged classifies
-_COMPARED = FIELDS[1:]  # `changed` has bit i for _COMPARED[i]
+_COMPARED = FIELDS[1:]  # a change's `fields`, bit i for _COMPARED[i]
 _TEXT_FIELDS = {"first_name", "last_name", "github_account"}
 
 
@@ -301,34 +299,11 @@ def create_staging(cur) -> None:
     drop_staging(cur)
     cur.execute(_CREATE_STAGING)
     cur.execute(_CREATE_ERASURES)
-    cur.execute(_CREATE_FATES)
+    cur.execute(_CREATE_UPDATES)
 
 
 def drop_staging(cur) -> None:
-    cur.execute("DROP TEMPORARY TABLE IF EXISTS import_rows, import_erasures, import_fates")
-
-
-def _set_fates(cur, select: str, args: tuple | dict = (), lines: tuple[int, int] | None = None) -> int:
-    """Give staged rows the fate (and `changed`) that `select` (line, fate, changed) finds, reading people: the
-    number of rows it found.
-
-    Through a second temporary table: an UPDATE of import_rows joining people would lock every person it
-    reads until COMMIT, even in READ COMMITTED, and the API's writes of them would wait for the whole import;
-    an INSERT ... SELECT reads them as committed, without a lock (MySQL's "Locks Set by Different SQL
-    Statements in InnoDB"; tested in test_import_modes.py). `lines` (after, through): the staged lines among
-    which `select` finds its rows, so that the UPDATE reads only those (the optimizer would otherwise scan the
-    whole staging table for every part staged).
-    """
-    cur.execute("DELETE FROM import_fates")
-    found = cur.execute(f"INSERT INTO import_fates (line, fate, changed) {select}", args)
-    if found:
-        update = "UPDATE import_rows s JOIN import_fates f ON f.line = s.line"
-        update += " SET s.fate = f.fate, s.changed = f.changed"
-        if lines is None:
-            cur.execute(update)
-        else:
-            cur.execute(f"{update} WHERE s.line > %s AND s.line <= %s", lines)
-    return found
+    cur.execute("DROP TEMPORARY TABLE IF EXISTS import_rows, import_erasures, import_updates")
 
 
 def database_now(cur) -> datetime:
@@ -337,56 +312,97 @@ def database_now(cur) -> datetime:
     return cur.fetchone()[0]
 
 
-@dataclass
-class Classified:
-    """How far the staged rows are classified (the lines up to `through`), and the rows found to break the name
-    rule on the person as it would be stored (person.NAME_NEEDED): how many, and the first lines."""
+@dataclass(frozen=True)
+class Merge:
+    """The SQL conditions of one merge, over staged rows `s` and people `p` (the file's columns decide them)."""
 
-    through: int = 0
-    nameless: int = 0
-    nameless_lines: list[int] = field(default_factory=list)
+    columns: tuple[str, ...]
+
+    @property
+    def named(self) -> str:
+        """The person as it will be has a name (person.NAME_NEEDED): a name column the file lacks keeps the
+        stored one (none for a new person)."""
+        if "first_name" in self.columns and "last_name" in self.columns:
+            return "TRUE"  # the reader applied the rule to the row itself
+        first = "s.first_name" if "first_name" in self.columns else "p.first_name"
+        last = "s.last_name" if "last_name" in self.columns else "p.last_name"
+        return f"NOT ({first} IS NULL AND {last} IS NULL)"
+
+    @property
+    def differs(self) -> str:
+        """A bit per field (of _COMPARED) whose staged value is not the stored one; 0 for the same person."""
+        bits = [f"((NOT {_same(f)}) << {i})" for i, f in enumerate(_COMPARED) if f in self.columns]
+        return f"({' + '.join(bits)})" if bits else "0"
+
+    @property
+    def merged(self) -> str:
+        """The staged rows that are merged: not a mirror's rejected row, and with a name."""
+        return f"s.fate IS NULL AND {self.named}"
 
 
-def classify_staged(cur, columns: tuple[str, ...], started: datetime, classified: Classified, max_lines: int) -> None:
-    """Give the staged rows after `classified.through` their fate, reading people in the caller's transaction
-    (READ COMMITTED: no locks); called after each statement that stages rows, so that the database classifies
-    a part while the import reads the next.
+def nameless_rows(cur, merge: Merge, max_lines: int) -> tuple[int, list[int]]:
+    """The staged rows whose person would have no name (a name column the file lacks keeps the stored one):
+    how many, and the first `max_lines` lines. The merge leaves them out (Merge.merged)."""
+    if merge.named == "TRUE":
+        return 0, []
+    unnamed = f"FROM import_rows s LEFT JOIN people p ON p.id = s.id WHERE s.fate IS NULL AND NOT {merge.named}"
+    cur.execute(f"SELECT COUNT(*) {unnamed}")
+    count = cur.fetchone()[0]
+    cur.execute(f"SELECT s.line {unnamed} ORDER BY s.line LIMIT %s", (max_lines,))
+    return count, [line for (line,) in cur.fetchall()]
 
-    First, when the file lacks a name column, a row whose person would have no name (its stored name for the
-    column missing) is rejected. Then a row whose id a person has is `unchanged` when every column the file has
-    holds the stored value, else `updated` (`changed` names the fields), or a `conflict` when the person was
-    written after `started` (the import's start, by the database's clock): the API's newer write wins. Any
-    other row is `inserted`.
+
+def merge_part(
+    cur, change_id: int, merge: Merge, started: datetime, after_line: int, ahead: list[tuple[int, int]], count: int
+) -> int:
+    """Merge the rows staged after line `after_line` into people as change `change_id`, reading people as
+    committed (READ COMMITTED); called after each statement that stages rows, so that the database merges a
+    part while the import reads the next. Returns the last line merged. The first `count` rows that differ
+    from their person go to `ahead` first: (id, bits of the fields), in file order.
+
+    One UPDATE of the people whose row differs (the columns the file has, version + 1; an identical row is
+    not written), one INSERT ... SELECT of the rows whose id no person has (or no id), in file order: a
+    statement per part, so that the AUTO-INC lock is held no longer than by add's LOAD DATA chunks. The API's
+    newer write wins: a person written after `started` (the import's start, by the database's clock) is not
+    overwritten; an id the API took meanwhile is left to the API's person (ON DUPLICATE KEY: no change). Only
+    the rows written are locked: the UPDATE's others are released as READ COMMITTED does, and the INSERT ...
+    SELECT reads without locks.
     """
     cur.execute("SELECT MAX(line) FROM import_rows")
     through = cur.fetchone()[0] or 0
-    lines = {"after": classified.through, "through": through, "started": started}
-    in_range = f"{_LINES_IN_RANGE} AND s.fate IS NULL"
-    if "first_name" not in columns or "last_name" not in columns:
-        first = "s.first_name" if "first_name" in columns else "p.first_name"
-        last = "s.last_name" if "last_name" in columns else "p.last_name"
-        found = _set_fates(
-            cur,
-            f"SELECT s.line, '{REJECTED}', 0 FROM import_rows s LEFT JOIN people p ON p.id = s.id"
-            f" WHERE {in_range} AND {first} IS NULL AND {last} IS NULL ORDER BY s.line",
-            lines,
-            (classified.through, through),
-        )
-        if found:
-            classified.nameless += found
-            wanted = max_lines - len(classified.nameless_lines)
-            cur.execute("SELECT line FROM import_fates ORDER BY line LIMIT %s", (wanted,))
-            classified.nameless_lines += [line for (line,) in cur.fetchall()]
-    differs = " + ".join(f"((NOT {_same(f)}) << {i})" for i, f in enumerate(_COMPARED) if f in columns) or "0"
-    _set_fates(
-        cur,
-        f"SELECT s.line, IF(p.updated_at > %(started)s, '{CONFLICT}', IF({differs} = 0, '{UNCHANGED}', '{UPDATED}')),"
-        f" {differs} FROM import_rows s JOIN people p ON p.id = s.id WHERE {in_range}",
-        lines,
-        (classified.through, through),
+    values = {"started": started, "change": change_id, "after": after_line, "through": through}
+    part = f"s.line > %(after)s AND s.line <= %(through)s AND {merge.merged}"
+    # The rows that differ, read without a lock (an INSERT ... SELECT in READ COMMITTED); an UPDATE joining
+    # the part's rows to people directly would lock every person it reads until COMMIT, changed or not.
+    cur.execute(
+        f"INSERT INTO import_updates (line, id, fields) SELECT s.line, s.id, {merge.differs}"
+        f" FROM import_rows s JOIN people p ON p.id = s.id WHERE {part} AND {merge.differs} <> 0",
+        values,
     )
-    cur.execute(f"UPDATE import_rows s SET s.fate = '{INSERTED}' WHERE {in_range}", lines)
-    classified.through = through
+    if len(ahead) < count:
+        cur.execute(
+            "SELECT id, fields FROM import_updates WHERE line > %(after)s AND line <= %(through)s"
+            " ORDER BY line LIMIT %(count)s",
+            values | {"count": count - len(ahead)},
+        )
+        ahead += cur.fetchall()
+    written = [f for f in merge.columns if f != "id"] + (["last_name_key"] if "last_name" in merge.columns else [])
+    if written:
+        assignments = ", ".join(f"p.{f} = s.{f}" for f in written)
+        cur.execute(
+            "UPDATE import_updates u STRAIGHT_JOIN people p ON p.id = u.id STRAIGHT_JOIN import_rows s"
+            f" ON s.line = u.line SET {assignments}, p.version = p.version + 1, p.updated_at = UTC_TIMESTAMP(6),"
+            " p.change_id = %(change)s WHERE u.line > %(after)s AND u.line <= %(through)s"
+            f" AND {merge.differs} <> 0 AND p.updated_at <= %(started)s",
+            values,
+        )
+    cur.execute(
+        f"INSERT INTO people ({INSERT_COLUMNS}) SELECT {', '.join(f's.{f}' for f in FIELDS)}, s.last_name_key,"
+        f" %(change)s FROM import_rows s LEFT JOIN people p ON p.id = s.id WHERE p.id IS NULL AND {part}"
+        " ORDER BY s.line ON DUPLICATE KEY UPDATE id = people.id",
+        values,
+    )
+    return through
 
 
 def mirror_erasures(cur) -> tuple[int, int]:
@@ -399,29 +415,10 @@ def mirror_erasures(cur) -> tuple[int, int]:
     return erasing, cur.fetchone()[0]
 
 
-def write_staged(cur, change_id: int, columns: tuple[str, ...], started: datetime, mirror: bool) -> int:
-    """Write the classified rows as change `change_id`, set-based: an UPDATE of the rows `updated` (the columns
-    the file has, version + 1), INSERTs of the new ones, and a mirror's DELETE with its tombstones. Returns the
-    people erased.
-
-    A person written after `started` is neither overwritten nor erased; rows are checked again after each
-    write, so that a write of the API landing between two statements turns its row into a `conflict` too.
-    """
+def erase_unnamed(cur, change_id: int, started: datetime) -> int:
+    """A mirror's DELETE of the people `mirror_erasures` found, each with its tombstone, as change `change_id`;
+    a person written after `started` is kept (the API's newer write wins). Returns the people erased."""
     values = {"started": started, "change": change_id}
-    written = [f for f in columns if f != "id"] + (["last_name_key"] if "last_name" in columns else [])
-    if written:
-        assignments = ", ".join(f"p.{f} = s.{f}" for f in written)
-        cur.execute(
-            f"UPDATE people p JOIN import_rows s ON s.id = p.id SET {assignments}, p.version = p.version + 1,"
-            " p.updated_at = UTC_TIMESTAMP(6), p.change_id = %(change)s"
-            f" WHERE s.fate = '{UPDATED}' AND p.updated_at <= %(started)s",
-            values,
-        )
-    _conflicts_after(cur, UPDATED, change_id)
-    _insert_staged(cur, change_id)
-    _conflicts_after(cur, INSERTED, change_id)
-    if not mirror:
-        return 0
     deleted = cur.execute(
         "DELETE p FROM people p JOIN import_erasures e ON e.id = p.id WHERE p.updated_at <= %(started)s", values
     )
@@ -433,17 +430,6 @@ def write_staged(cur, change_id: int, columns: tuple[str, ...], started: datetim
     return deleted
 
 
-def staged_counts(cur, mirror: bool) -> dict[str, int]:
-    """The staged rows by fate; with a mirror, the people it could not erase (written after its start) are
-    conflicts too."""
-    cur.execute("SELECT fate, COUNT(*) FROM import_rows GROUP BY fate")
-    counts = {fate: count for fate, count in cur.fetchall() if fate is not None}
-    if mirror:
-        cur.execute("SELECT COUNT(*) FROM import_erasures e JOIN people p ON p.id = e.id")
-        counts[CONFLICT] = counts.get(CONFLICT, 0) + cur.fetchone()[0]
-    return counts
-
-
 def _same(field: str) -> str:
     """SQL true when the stored and the staged value are the same: text compared byte for byte (the table's
     collation would take `ada` for `Ada`, and a corrected case must be written)."""
@@ -452,30 +438,26 @@ def _same(field: str) -> str:
     return f"(p.{field} <=> s.{field})"
 
 
-def _conflicts_after(cur, fate: str, change_id: int) -> None:
-    """Rows of `fate` whose person this change did not write after all (the API's write came first): conflicts."""
-    _set_fates(
-        cur,
-        f"SELECT s.line, '{CONFLICT}', s.changed FROM import_rows s LEFT JOIN people p ON p.id = s.id"
-        f" WHERE s.fate = '{fate}' AND s.id IS NOT NULL AND (p.id IS NULL OR p.change_id <> %s)",
-        (change_id,),
+def staged_counts(cur, change_id: int, merge: Merge, started: datetime, mirror: bool) -> dict[str, int]:
+    """What became of the merged rows, from the people as the writes left them: written by this change and
+    there before the import (`updated`) or not (`inserted`, and every row without an id); not written and
+    the same as the row (`unchanged`), or not (`conflict`: the API's newer write, or its id taken meanwhile).
+    With a mirror, the people it could not erase (written after its start) are conflicts too."""
+    values = {"started": started, "change": change_id}
+    cur.execute(
+        "SELECT COUNT(*), SUM(s.id IS NULL OR (p.change_id = %(change)s AND p.created_at > %(started)s)),"
+        " SUM(p.change_id = %(change)s AND p.created_at <= %(started)s),"
+        f" SUM(p.change_id <> %(change)s AND {merge.differs} = 0)"
+        f" FROM import_rows s LEFT JOIN people p ON p.id = s.id WHERE {merge.merged}",
+        values,
     )
-
-
-def _insert_staged(cur, change_id: int) -> None:
-    """Insert the new rows in file order, a range of lines per statement; an id the API took meanwhile is left
-    to the API's person (ON DUPLICATE KEY: no change), and so found a conflict."""
-    cur.execute(f"SELECT MIN(line), MAX(line) FROM import_rows WHERE fate = '{INSERTED}'")
-    first, last = cur.fetchone()
-    if first is None:
-        return
-    for start in range(first, last + 1, _INSERT_LINES_PER_STATEMENT):
-        cur.execute(
-            f"INSERT INTO people ({INSERT_COLUMNS}) SELECT {', '.join(f's.{f}' for f in FIELDS)}, s.last_name_key,"
-            f" %s FROM import_rows s WHERE s.fate = '{INSERTED}' AND s.line >= %s AND s.line < %s ORDER BY s.line"
-            " ON DUPLICATE KEY UPDATE id = people.id",
-            (change_id, start, start + _INSERT_LINES_PER_STATEMENT),
-        )
+    merged, inserted, updated, unchanged = (int(n or 0) for n in cur.fetchone())
+    counts = {INSERTED: inserted, UPDATED: updated, UNCHANGED: unchanged}
+    counts[CONFLICT] = merged - inserted - updated - unchanged
+    if mirror:
+        cur.execute("SELECT COUNT(*) FROM import_erasures e JOIN people p ON p.id = e.id")
+        counts[CONFLICT] += cur.fetchone()[0]
+    return counts
 
 
 def written_rows(cur, change_id: int) -> int:
@@ -486,17 +468,39 @@ def written_rows(cur, change_id: int) -> int:
     return people + cur.fetchone()[0]
 
 
-def first_changes(cur, mirror: bool, count: int) -> list[dict]:
-    """The first `count` rows updated or in conflict (in file order: the names of the fields that differ, never
-    their values), then the first ids erased, or kept by a conflict (by id)."""
-    cur.execute(
-        f"SELECT id, fate, changed FROM import_rows WHERE fate IN ('{UPDATED}', '{CONFLICT}') ORDER BY line LIMIT %s",
-        (count,),
-    )
+def first_changes(
+    cur, change_id: int, merge: Merge, ahead: list[tuple[int, int]], mirror: bool, count: int
+) -> list[dict]:
+    """The changes `merge_part` found ahead, each `updated` if this change wrote its person, else a `conflict` (the
+    names of the fields, never their values); then the conflicts that arose after (the API wrote a person the
+    file had the same as stored); then, for a mirror, the first ids erased or kept by a conflict."""
+    written: set[int] = set()
+    if ahead:
+        ids = [person_id for person_id, _bits in ahead]
+        cur.execute(
+            f"SELECT id FROM people WHERE id IN ({', '.join(['%s'] * len(ids))}) AND change_id = %s", (*ids, change_id)
+        )
+        written = {person_id for (person_id,) in cur.fetchall()}
     listed = [
-        {"id": person_id, "change": fate, "fields": [f for i, f in enumerate(_COMPARED) if changed >> i & 1]}
-        for person_id, fate, changed in cur.fetchall()
+        {
+            "id": person_id,
+            "change": UPDATED if person_id in written else CONFLICT,
+            "fields": [f for i, f in enumerate(_COMPARED) if bits >> i & 1],
+        }
+        for person_id, bits in ahead
     ]
+    if len(listed) < count:
+        cur.execute(
+            f"SELECT s.id, {merge.differs} FROM import_rows s JOIN people p ON p.id = s.id WHERE {merge.merged}"
+            f" AND p.change_id <> %s AND {merge.differs} <> 0 ORDER BY s.line LIMIT %s",
+            (change_id, count),
+        )
+        seen = {person_id for person_id, _bits in ahead}
+        late = [(person_id, bits) for person_id, bits in cur.fetchall() if person_id not in seen]
+        listed += [
+            {"id": person_id, "change": CONFLICT, "fields": [f for i, f in enumerate(_COMPARED) if bits >> i & 1]}
+            for person_id, bits in late[: count - len(listed)]
+        ]
     if mirror and len(listed) < count:
         cur.execute(
             f"SELECT e.id, IF(p.id IS NULL, '{DELETED}', '{CONFLICT}') FROM import_erasures e"
