@@ -419,3 +419,20 @@ def test_the_api_writes_the_people_an_upsert_read_but_did_not_change_without_wai
     assert {
         person_id: p.github_account for person_id, p in people_by_id().items() if person_id in api_wrote
     } == dict.fromkeys(api_wrote, "api-wrote")
+
+
+def test_a_client_of_the_change_feed_sees_an_upsert_s_and_a_mirror_s_changes_and_nothing_else(seven, api, monkeypatch):
+    def feed(**query):
+        return api("people_changes", "GET", "/people/changes", "/people/changes", query=query or None).json
+
+    since = feed(limit="1000")["next_since"]
+    monkeypatch.setenv("MIRROR_MAX_ERASE_PERCENT", "20")
+
+    only_report(seven.put("upsert/people.csv", CORRECTED))
+    upserted = feed(since=since)
+    only_report(seven.put("mirror/people.csv", CORRECTED.replace("6,ALEX", "6,Alex")))
+    mirrored = feed(since=upserted["next_since"])
+
+    assert [(c["op"], c["person"]["id"]) for c in upserted["changes"]] == [("put", 4), ("put", 6), ("put", 8)]
+    assert upserted["changes"][0]["person"]["age"] == 41
+    assert [(c["op"], c.get("id") or c["person"]["id"]) for c in mirrored["changes"]] == [("erase", 7), ("put", 6)]
