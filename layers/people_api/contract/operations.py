@@ -12,7 +12,7 @@ from typing import Any
 from people_api.http.cursors import DEFAULT_LIMIT, MAX_CURSOR_LENGTH, MAX_LIMIT, PAGE_BYTES
 from people_api.http.requests import MAX_BODY_BYTES
 from people_api.http.resolver import DATABASE_RETRY_AFTER_SECONDS
-from people_api.imports.outcome import MAX_ROW_ERRORS
+from people_api.imports.outcome import MAX_CHANGES_LISTED, MAX_ROW_ERRORS
 from people_api.people.person import MAX_AGE, MAX_CHOSEN_ID, MAX_ID, MAX_NAME_LENGTH
 
 JSON = "application/json"
@@ -471,7 +471,9 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
         "tags": ["imports"],
         "security": TOKEN,
         "summary": "One CSV import",
-        "description": f"The import, with the first {MAX_ROW_ERRORS} row errors.",
+        "description": f"The import, with the first {MAX_ROW_ERRORS} row errors and, for an upsert or a mirror "
+        f"(`mode`; a dry run says what it would do), the first {MAX_CHANGES_LISTED} people it changed, erased or "
+        "left to a newer write of the API (`changes`: ids and field names, never values).",
         "parameters": [path_id("import's")],
         "responses": {
             "200": answer("The import.", "Import"),
