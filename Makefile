@@ -70,6 +70,7 @@ openapi: $(VENV)/.installed  ## write docs/openapi.yaml from the functions' rout
 
 bench: $(VENV)/.installed  ## every benchmark, about 10 minutes (figures: README, Speed)
 	$(BIN)/python bench/import_benchmark.py
+	$(BIN)/python bench/import_modes.py
 	$(BIN)/python bench/age_paging.py
 	$(BIN)/python bench/change_feed.py
 	$(BIN)/python bench/cold_start.py

@@ -17,15 +17,17 @@ import argparse
 import logging
 import os
 import tempfile
-import uuid
+from contextlib import closing
 from pathlib import Path
 
 from bench.import_benchmark import BASELINE_TABLE, BUCKET, generate, load_data, run_import
-from people_api import db, migrations
-from people_api.config import database_settings
+from bench.throwaway import throwaway_database
+from people_api import db
 
 CHANGED_EVERY = 10  # one row in 10 changes
 LEFT_OUT_EVERY = 100  # the mirror's file leaves out one person in 100
+KEYS = {"add": "people.csv", "dry run": "dry-run/upsert/people.csv", "upsert": "upsert/people.csv"}
+KEYS["mirror"] = "mirror/people.csv"
 
 
 def changed_copy(source: Path, target: Path, changed_at: int, left_out_at: int | None = None) -> int:
@@ -57,6 +59,44 @@ def people_count(conn) -> int:
         return cur.fetchone()[0]
 
 
+def measure(conn, endpoint: str, database: str, files: dict[str, Path]) -> dict:
+    """Each mode's (seconds, rows, peak MB) through the real handler, in the order of `files`."""
+    results = {}
+    for name, path in files.items():
+        run = run_import(endpoint, database, KEYS[name], path, "load_data")
+        report = run["report"]
+        assert report["status"] == "succeeded", report
+        results[name] = (run["seconds"], report["rows"], run["peak_mb"])
+        print(f"{name:8} {run['seconds']:7.2f} s  {report['rows']}  people after: {people_count(conn):,}")
+    return results
+
+
+def baseline(conn, path: Path) -> float:
+    """Rows per second of LOAD DATA LOCAL INFILE of `path` into an empty copy of the people table."""
+    with conn.cursor() as cur:
+        cur.execute(f"DROP TABLE IF EXISTS {BASELINE_TABLE}")
+        cur.execute(f"CREATE TABLE {BASELINE_TABLE} LIKE people")
+        cur.execute(f"ALTER TABLE {BASELINE_TABLE} ALTER COLUMN change_id SET DEFAULT 1")
+    seconds, loaded = load_data(conn, path)
+    print(f"\n{'':28} {'seconds':>8} {'rows/s':>9} {'of LOAD DATA':>13} {'peak MB':>8}")
+    print(f"{'LOAD DATA into an empty copy':28} {seconds:8.2f} {loaded / seconds:9,.0f} {'1.00x':>13}")
+    return loaded / seconds
+
+
+def report(results: dict, load_rate: float) -> None:
+    for name, (seconds, rows, peak_mb) in results.items():
+        rate = rows["read"] / seconds
+        print(f"{name:28} {seconds:8.2f} {rate:9,.0f} {rate / load_rate:12.2f}x {peak_mb:8.0f}")
+    for name in ("upsert", "mirror"):
+        seconds, rows, peak_mb = results[name]
+        ratio = rows["read"] / seconds / load_rate
+        print(
+            f"{name}: {ratio:.2f}x LOAD DATA (bar 0.5x: {'met' if ratio >= 0.5 else 'NOT met'}),"
+            f" peak {peak_mb:.0f} MB (bar under 150 MB: {'met' if peak_mb < 150 else 'NOT met'})"
+        )
+    print(f"dry run counts == the upsert's: {results['dry run'][1] == results['upsert'][1]}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
@@ -70,16 +110,11 @@ def main() -> None:
         os.environ[name] = value
     os.environ.setdefault("AWS_DEFAULT_REGION", "eu-west-1")
     os.environ["DB_READ_TIMEOUT"] = os.environ["DB_WRITE_TIMEOUT"] = "870"  # as template.yaml gives the import
-    os.environ.pop("DB_SECRET_ARN", None)
-    database = f"people_bench_{uuid.uuid4().hex[:12]}"
-    os.environ["DB_NAME"] = database
-    settings = database_settings()
     workdir = Path(tempfile.mkdtemp(prefix="import-modes-bench-"))
     moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     moto.start()
     host, port = moto.get_host_and_port()
     endpoint = f"http://{host}:{port}"
-    conn = None
     try:
         full, upsert, mirror = workdir / "people.csv", workdir / "upsert.csv", workdir / "mirror.csv"
         generate(full, args.rows)
@@ -87,50 +122,20 @@ def main() -> None:
         mirror_rows = changed_copy(upsert, mirror, changed_at=7, left_out_at=51)  # after the upsert: 10% more
         size_mb = full.stat().st_size / 1e6
         print(f"file: {args.rows:,} people, {size_mb:.1f} MB; 10% changed; the mirror's {mirror_rows:,} rows")
+        files = {"add": full, "dry run": upsert, "upsert": upsert, "mirror": mirror}
         s3 = boto3.client("s3", endpoint_url=endpoint)
         s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
-        keys = {"add": "people.csv", "dry run": "dry-run/upsert/people.csv", "upsert": "upsert/people.csv"}
-        keys["mirror"] = "mirror/people.csv"
-        files = {"add": full, "dry run": upsert, "upsert": upsert, "mirror": mirror}
-        for name, key in keys.items():
-            s3.upload_file(str(files[name]), BUCKET, key)
+        for name, path in files.items():
+            s3.upload_file(str(path), BUCKET, KEYS[name])
 
-        migrations.create_database(settings)
-        conn = db.connect(settings, local_infile=True, read_timeout=3600, write_timeout=3600)
-        migrations.migrate(conn)
-
-        results = {}
-        for name, key in keys.items():
-            run = run_import(endpoint, database, key, files[name], "load_data")
-            report = run["report"]
-            assert report["status"] == "succeeded", report
-            results[name] = (run["seconds"], report["rows"], run["peak_mb"])
-            print(f"{name:8} {run['seconds']:7.2f} s  {report['rows']}  people after: {people_count(conn):,}")
-        with conn.cursor() as cur:
-            cur.execute(f"DROP TABLE IF EXISTS {BASELINE_TABLE}")
-            cur.execute(f"CREATE TABLE {BASELINE_TABLE} LIKE people")
-            cur.execute(f"ALTER TABLE {BASELINE_TABLE} ALTER COLUMN change_id SET DEFAULT 1")
-        load_seconds, loaded = load_data(conn, upsert)
-        load_rate = loaded / load_seconds
-        print(f"\n{'':28} {'seconds':>8} {'rows/s':>9} {'of LOAD DATA':>13} {'peak MB':>8}")
-        print(f"{'LOAD DATA into an empty copy':28} {load_seconds:8.2f} {load_rate:9,.0f} {'1.00x':>13} {'':>8}")
-        for name, (seconds, rows, peak_mb) in results.items():
-            rate = rows["read"] / seconds
-            print(f"{name:28} {seconds:8.2f} {rate:9,.0f} {rate / load_rate:12.2f}x {peak_mb:8.0f}")
-        for name in ("upsert", "mirror"):
-            seconds, rows, peak_mb = results[name]
-            ratio = rows["read"] / seconds / load_rate
-            print(
-                f"{name}: {ratio:.2f}x LOAD DATA (bar 0.5x: {'met' if ratio >= 0.5 else 'NOT met'}),"
-                f" peak {peak_mb:.0f} MB (bar under 150 MB: {'met' if peak_mb < 150 else 'NOT met'})"
-            )
-        dry, real = results["dry run"][1], results["upsert"][1]
-        print(f"dry run counts == the upsert's: {dry == real}")
+        with (
+            throwaway_database() as settings,
+            closing(db.connect(settings, local_infile=True, read_timeout=3600, write_timeout=3600)) as conn,
+        ):
+            results = measure(conn, endpoint, settings.database, files)
+            load_rate = baseline(conn, upsert)
+        report(results, load_rate)
     finally:
-        if conn is not None:
-            with conn.cursor() as cur:
-                cur.execute(f"DROP DATABASE IF EXISTS `{database}`")
-            conn.close()
         moto.stop()
         for path in workdir.iterdir():
             path.unlink()

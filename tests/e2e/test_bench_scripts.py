@@ -20,6 +20,7 @@ SMALL_RUNS = {
     "cold_start.py": ["--runs", "1"],
     "concurrent_requests.py": ["--requests", "20", "--environments", "1,2"],
     "import_benchmark.py": ["--rows", "2000"],
+    "import_modes.py": ["--rows", "2000"],
     "warm_requests.py": ["--rows", "500", "--requests", "5"],
 }
 HELPERS = {"throwaway.py"}  # modules the benchmarks share, not benchmarks
