@@ -28,10 +28,14 @@ class ImportMode:
     erase_guard: bool = True
 
     @property
+    def recorded(self) -> str:
+        """The mode as the record and the report give it: add, upsert, mirror or mirror-all."""
+        return MIRROR_ALL if self.name == MIRROR and not self.erase_guard else self.name
+
+    @property
     def label(self) -> str:
         """As the metadata would say it: `dry-run mirror-all`, `upsert`."""
-        name = MIRROR_ALL if self.name == MIRROR and not self.erase_guard else self.name
-        return f"{DRY_RUN} {name}" if self.dry_run else name
+        return f"{DRY_RUN} {self.recorded}" if self.dry_run else self.recorded
 
 
 def mode_of(key: str, metadata: dict[str, str] | None) -> ImportMode:

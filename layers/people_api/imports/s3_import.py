@@ -141,7 +141,7 @@ def _run(conn, s3, record: ImportRecord, settings: Settings, deadline: float) ->
         response = _open(s3, obj)
         with closing(response["Body"]) as body:
             mode = mode_of(obj.key, response.get("Metadata"))
-            record = replace(record, mode=mode.label.removeprefix("dry-run "), dry_run=mode.dry_run)
+            record = replace(record, mode=mode.recorded, dry_run=mode.dry_run)
             # A generator: the loader consumes it in its feeder thread, which so fills `tally` too.
             rows = _rows(body, mode, tally, settings.max_import_bytes, deadline)
             if mode.name != ADD:
@@ -184,10 +184,9 @@ def _rows(body, mode: ImportMode, tally: Tally, max_bytes: int, deadline: float)
 
 
 def _read_committed(conn) -> None:
-    """The next transaction reads the latest committed rows and locks only those it writes: an upsert's
-    INSERT ... SELECT and UPDATE ... JOIN would otherwise lock every person they read (REPEATABLE READ), and
-    the API's writes would wait for the whole file. The API's writes that commit meanwhile are seen, so
-    they win (loader, `conflict`)."""
+    """The next transaction reads the latest committed rows, and its INSERT ... SELECTs read people without
+    locks (under REPEATABLE READ they would lock every person they read, and the API's writes would wait for
+    the whole file). The API's writes that commit meanwhile are seen, so they win (`conflict`)."""
     with conn.cursor() as cur:
         cur.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
 

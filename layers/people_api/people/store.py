@@ -272,10 +272,11 @@ _CREATE_STAGING = """
     ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci
 """
 _CREATE_ERASURES = "CREATE TEMPORARY TABLE import_erasures (id BIGINT NOT NULL PRIMARY KEY) ENGINE=InnoDB"
-# The staged rows that differ from their person, found without locks before the UPDATE that writes them.
+# The staged rows to write, found without locks before the statements that write them: those that differ from
+# their person (`fields`: a bit per field), and those whose id no person has (`new`).
 _CREATE_UPDATES = (
-    "CREATE TEMPORARY TABLE import_updates (line BIGINT NOT NULL PRIMARY KEY, id BIGINT NOT NULL,"
-    " fields SMALLINT UNSIGNED NOT NULL) ENGINE=InnoDB"
+    "CREATE TEMPORARY TABLE import_updates (line BIGINT NOT NULL PRIMARY KEY, id BIGINT NULL,"
+    " fields SMALLINT UNSIGNED NOT NULL, new BOOLEAN NOT NULL) ENGINE=InnoDB"
 )
 INSERTED, UPDATED, UNCHANGED, CONFLICT, REJECTED, DELETED = (
     "inserted",
@@ -364,24 +365,25 @@ def merge_part(
     not written), one INSERT ... SELECT of the rows whose id no person has (or no id), in file order: a
     statement per part, so that the AUTO-INC lock is held no longer than by add's LOAD DATA chunks. The API's
     newer write wins: a person written after `started` (the import's start, by the database's clock) is not
-    overwritten; an id the API took meanwhile is left to the API's person (ON DUPLICATE KEY: no change). Only
-    the rows written are locked: the UPDATE's others are released as READ COMMITTED does, and the INSERT ...
-    SELECT reads without locks.
+    overwritten; an id the API took meanwhile is left to the API's person (ON DUPLICATE KEY: no change). The
+    rows to write are found first by an INSERT ... SELECT into import_updates, which READ COMMITTED makes
+    without locks; the UPDATE and the INSERT then touch only those, so only the people written are locked.
     """
     cur.execute("SELECT MAX(line) FROM import_rows")
     through = cur.fetchone()[0] or 0
     values = {"started": started, "change": change_id, "after": after_line, "through": through}
     part = f"s.line > %(after)s AND s.line <= %(through)s AND {merge.merged}"
-    # The rows that differ, read without a lock (an INSERT ... SELECT in READ COMMITTED); an UPDATE joining
-    # the part's rows to people directly would lock every person it reads until COMMIT, changed or not.
+    # The rows to write, read without a lock (an INSERT ... SELECT in READ COMMITTED): an UPDATE joining the
+    # part's rows to people directly would lock every person it reads until COMMIT, changed or not.
     cur.execute(
-        f"INSERT INTO import_updates (line, id, fields) SELECT s.line, s.id, {merge.differs}"
-        f" FROM import_rows s JOIN people p ON p.id = s.id WHERE {part} AND {merge.differs} <> 0",
+        f"INSERT INTO import_updates (line, id, fields, new) SELECT s.line, s.id, IF(p.id IS NULL, 0, {merge.differs}),"
+        f" p.id IS NULL FROM import_rows s LEFT JOIN people p ON p.id = s.id"
+        f" WHERE {part} AND (p.id IS NULL OR {merge.differs} <> 0)",
         values,
     )
     if len(ahead) < count:
         cur.execute(
-            "SELECT id, fields FROM import_updates WHERE line > %(after)s AND line <= %(through)s"
+            "SELECT id, fields FROM import_updates WHERE line > %(after)s AND line <= %(through)s AND NOT new"
             " ORDER BY line LIMIT %(count)s",
             values | {"count": count - len(ahead)},
         )
@@ -392,14 +394,15 @@ def merge_part(
         cur.execute(
             "UPDATE import_updates u STRAIGHT_JOIN people p ON p.id = u.id STRAIGHT_JOIN import_rows s"
             f" ON s.line = u.line SET {assignments}, p.version = p.version + 1, p.updated_at = UTC_TIMESTAMP(6),"
-            " p.change_id = %(change)s WHERE u.line > %(after)s AND u.line <= %(through)s"
+            " p.change_id = %(change)s WHERE u.line > %(after)s AND u.line <= %(through)s AND NOT u.new"
             f" AND {merge.differs} <> 0 AND p.updated_at <= %(started)s",
             values,
         )
     cur.execute(
         f"INSERT INTO people ({INSERT_COLUMNS}) SELECT {', '.join(f's.{f}' for f in FIELDS)}, s.last_name_key,"
-        f" %(change)s FROM import_rows s LEFT JOIN people p ON p.id = s.id WHERE p.id IS NULL AND {part}"
-        " ORDER BY s.line ON DUPLICATE KEY UPDATE id = people.id",
+        " %(change)s FROM import_updates u STRAIGHT_JOIN import_rows s ON s.line = u.line"
+        " WHERE u.line > %(after)s AND u.line <= %(through)s AND u.new ORDER BY u.line"
+        " ON DUPLICATE KEY UPDATE id = people.id",
         values,
     )
     return through
