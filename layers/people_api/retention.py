@@ -7,11 +7,12 @@ Both tables have `created_at`, `started_at`, `finished_at` and an index on `fini
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import pymysql
 
 from people_api import db
+from people_api.observability import logger
 
 PURGED_TABLES = ("imports", "exports")  # the only names put into the SQL below
 PURGE_BATCH_ROWS = 500
@@ -82,3 +83,12 @@ def _purge_batch(
             values | {"ids": found},
         )
         return len(found), deleted
+
+
+def scheduled_purge(conn: pymysql.Connection, table: str, retention_days: int, context) -> dict[str, int | bool]:
+    """A daily purge function's work: purge `table` while its invocation has time, log the counts, return them."""
+    purged = purge_expired(conn, table, retention_days, lambda: context.get_remaining_time_in_millis() / 1000)
+    counts = asdict(purged)
+    kind = table.removesuffix("s")  # "import", "export"
+    logger.info(f"expired {kind} records deleted", extra={"retention_days": retention_days, **counts})
+    return counts

@@ -421,3 +421,47 @@ def test_the_export_never_writes_to_the_import_bucket(aws):
 
     assert s3.list_objects_v2(Bucket=IMPORT_BUCKET).get("KeyCount") == 0
     assert read_settings().export_bucket == EXPORT_BUCKET
+
+
+def test_the_export_routes_answer_as_their_models(aws):
+    from test_answers_match_models import assert_matches, model_of
+
+    add_people(HOSTILE_PEOPLE)
+    posted = post_export()
+    assert_matches(model_of("POST", "/exports", 202), posted.json)
+    export_id = posted.json["id"]
+    deliver(export_id)
+    assert_matches(model_of("GET", "/exports/{id}", 200), get_export(export_id))
+    failed = post_export().json["id"]
+    deliver(failed, s3=FailingS3(s3_export.s3_client(), fail_at=1))
+    assert_matches(model_of("GET", "/exports/{id}", 200), get_export(failed))
+    listed = api("list_exports", "GET", "/exports", "/exports")
+    assert_matches(model_of("GET", "/exports", 200), listed.json)
+    for status, answer in ((400, api("get_export", "GET", "/exports/x", "/exports/{id}", path_params={"id": "x"})),):
+        assert answer.status == status
+        assert_matches(model_of("GET", "/exports/{id}", status), answer.json)
+
+
+def test_export_records_are_purged_after_the_export_retention_by_the_daily_function(aws, monkeypatch):
+    # Given exports finished 8 days ago and 6 days ago, and one running since a minute ago on an old record
+    conn = db.connection()
+    old, recent, running = (post_export().json["id"] for _ in range(3))
+    for export_id in (old, recent):
+        exports_store.start(conn, export_id)
+        exports_store.finish(conn, export_id, SUCCEEDED, None, 7, 311, f"exports/{export_id}.csv")
+    exports_store.start(conn, running)
+    with conn.cursor() as cur:  # back-date them: the test's SQL, not the layer's
+        for export_id, days in ((old, 8), (recent, 6), (running, 30)):
+            cur.execute(
+                "UPDATE exports SET created_at = UTC_TIMESTAMP(3) - INTERVAL %s DAY,"
+                " finished_at = IF(finished_at IS NULL, NULL, UTC_TIMESTAMP(3) - INTERVAL %s DAY) WHERE id = %s",
+                (days, days, export_id),
+            )
+    monkeypatch.setenv("EXPORT_RETENTION_DAYS", "7")
+
+    # When the daily purge runs
+    counts = invoke("purge_exports", load_event("purge_exports"))
+
+    # Then only the old one is gone
+    assert counts == {"finished": 1, "never_finished": 0, "batches": 2, "complete": True}
+    assert [r.id for r in exports_store.exports_newest_first(MAX_ID + 1, 10)] == [running, recent]

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from people_api.imports.record import iso_json, timings_json
+
 QUEUED, RUNNING, SUCCEEDED, FAILED = "queued", "running", "succeeded", "failed"
 FINISHED = (SUCCEEDED, FAILED)
 
@@ -36,7 +38,6 @@ class ExportRecord:
 
     def as_json(self, download: Download | None = None, with_download: bool = True) -> dict[str, Any]:
         """The record as the API answers it; a listing leaves `download` out (only `GET /exports/{id}` signs URLs)."""
-        started, finished = self.started_at, self.finished_at
         body = {
             "id": self.id,
             "status": self.status,
@@ -44,22 +45,13 @@ class ExportRecord:
             "progress": {
                 "rows_written": self.rows_written,
                 "bytes_written": self.bytes_written,
-                "updated_at": _iso(self.progress_at),
+                "updated_at": iso_json(self.progress_at),
             },
             "attempts": self.attempts,
-            "timings": {
-                "created_at": _iso(self.created_at),
-                "started_at": _iso(started),
-                "finished_at": _iso(finished),
-                "seconds": (finished - started).total_seconds() if finished and started else None,
-            },
+            "timings": timings_json(self.created_at, self.started_at, self.finished_at),
         }
         if with_download:
             body["download"] = (
-                None if download is None else {"url": download.url, "expires_at": _iso(download.expires_at)}
+                None if download is None else {"url": download.url, "expires_at": iso_json(download.expires_at)}
             )
         return body
-
-
-def _iso(moment: datetime | None) -> str | None:
-    return None if moment is None else moment.isoformat(timespec="milliseconds") + "Z"

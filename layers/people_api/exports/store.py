@@ -6,8 +6,6 @@ The export function takes the connection it works on; the API's reads use the th
 
 from __future__ import annotations
 
-from contextlib import suppress
-
 import pymysql
 
 from people_api import db
@@ -34,8 +32,7 @@ def lock(conn: pymysql.Connection, export_id: int) -> bool:
 
 
 def unlock(conn: pymysql.Connection, export_id: int) -> None:
-    with suppress(pymysql.Error):  # a dropped connection released the lock with it
-        db.release_lock(conn, _lock_name(export_id))
+    db.release_lock_if_connected(conn, _lock_name(export_id))
 
 
 def start(conn: pymysql.Connection, export_id: int) -> ExportRecord:

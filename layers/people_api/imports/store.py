@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from contextlib import suppress
 
 import pymysql
 
@@ -42,8 +41,7 @@ def lock(conn: pymysql.Connection, import_id: int, wait_seconds: int) -> bool:
 
 
 def unlock(conn: pymysql.Connection, import_id: int) -> None:
-    with suppress(pymysql.Error):  # a dropped connection released the lock with it
-        db.release_lock(conn, _lock_name(import_id))
+    db.release_lock_if_connected(conn, _lock_name(import_id))
 
 
 def start(conn: pymysql.Connection, import_id: int) -> ImportRecord:
