@@ -25,6 +25,7 @@ from people_api.config import Settings, database_settings
 from people_api.errors import QueueUnavailable
 from people_api.exports import store
 from people_api.exports.record import FAILED, FINISHED, SUCCEEDED, Download, ExportRecord
+from people_api.imports.feeder import feeding
 from people_api.observability import error_fields, error_text, logger, metrics
 from people_api.people.person import CSV_HEADERS
 
@@ -139,8 +140,9 @@ def _run(conn, s3, record: ExportRecord, settings: Settings, deadline: float, si
     try:
         with closing(db.connect(database_settings())) as snapshot:
             store.open_snapshot(snapshot)
-            parts = _parts(_lines(snapshot, progress, deadline, sizes.page_rows), sizes.part_bytes)
-            _upload(s3, settings.export_bucket, key, parts, progress)
+            # The next page is read (the server builds it) while this thread uploads the ones before.
+            with feeding(_lines(snapshot, progress, deadline, sizes.page_rows)) as lines:
+                _upload(s3, settings.export_bucket, key, _parts(lines, sizes.part_bytes), progress)
     except Exception as error:
         metrics.add_metric(name="ExportsFailed", unit=MetricUnit.Count, value=1)
         logger.error("export failed", extra={"export_id": record.id, "rows": progress.rows, **error_fields(error)})

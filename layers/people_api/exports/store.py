@@ -96,34 +96,52 @@ def _lock_name(export_id: int) -> str:
     return f"people-export-{export_id}"
 
 
+# A quote, a comma or a line break (CR, LF) anywhere in a value: as characters, whatever sql_mode says of backslashes.
+_NEEDS_QUOTES = "CONCAT('[\",', CHAR(13), CHAR(10), ']')"
+
+
 def _csv_text(column: str) -> str:
     """A text column as one CSV field, built by the server: quoted whole, its quotes doubled, when it holds a quote,
-    a comma or a line break; empty for NULL. Compared as bytes, so no collation takes another character for one."""
-    text = f"CAST({column} AS BINARY)"
-    special = " + ".join(f"LOCATE({c}, {text})" for c in ("'\"'", "','", "CHAR(10)", "CHAR(13)"))
-    return f"IF({special} > 0, CONCAT('\"', REPLACE({text}, '\"', '\"\"'), '\"'), IFNULL({text}, ''))"
+    a comma or a line break; empty for NULL. Matched under the binary collation, so that no collation takes another
+    character (a fullwidth comma) for one, and by one regular expression: a quarter of the time of four LOCATEs."""
+    exact = f"{column} COLLATE utf8mb4_bin"
+    quoted = f"CONCAT('\"', REPLACE({exact}, '\"', '\"\"'), '\"')"
+    return f"IF({exact} REGEXP {_NEEDS_QUOTES}, {quoted}, IFNULL({column}, ''))"
 
 
-# One CSV line per person, in the import's column order (person.CSV_HEADERS), dates as YYYY-MM-DD.
-_CSV_LINES_SQL = (
-    "SELECT id, CAST(CONCAT("
+# One CSV line per person, in the import's column order (person.CSV_HEADERS), dates as YYYY-MM-DD; a page of them
+# joined by the server into one value, so the driver parses one row a page instead of 5,000 (README, Speed). The
+# sum of the lines' lengths tells a page cut short by group_concat_max_len or max_allowed_packet from a whole one.
+_CSV_PAGE_SQL = (
+    "SELECT COUNT(*), MAX(id), SUM(LENGTH(line)), GROUP_CONCAT(line ORDER BY id SEPARATOR '') FROM ("
+    " SELECT id, CAST(CONCAT("
     f"id, ',', {_csv_text('first_name')}, ',', {_csv_text('last_name')}, ',', IFNULL(age, ''), ',',"
-    " IFNULL(github_account, ''), ',', IFNULL(third_grade_graduation, ''), CHAR(10)) AS BINARY)"
-    " FROM people WHERE id > %s ORDER BY id LIMIT %s"
+    " IFNULL(github_account, ''), ',', IFNULL(third_grade_graduation, ''), CHAR(10)) AS BINARY) AS line"
+    " FROM people WHERE id > %s ORDER BY id LIMIT %s) AS page"
 )
+# Room for a page of the longest lines: 5,000 of about 1.7 KB (two names of 100 four-byte characters, each a quote
+# doubled) is 8.5 MB, within MariaDB's default max_allowed_packet (16 MiB; MySQL 8's is 64 MiB).
+PAGE_MAX_BYTES = 16 * 1024 * 1024
+
+
+class PageCutShort(Exception):
+    """The server cut a page's lines short (its max_allowed_packet is below the page's size)."""
 
 
 def open_snapshot(conn: pymysql.Connection) -> None:
     """Start the one read-only transaction every page of an export reads, so the file is the table at one moment."""
     with conn.cursor() as cur:
+        cur.execute("SET SESSION group_concat_max_len = %s", (PAGE_MAX_BYTES,))
         cur.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY")
 
 
 def csv_lines(conn: pymysql.Connection, after_id: int, count: int) -> tuple[int, bytes, int]:
     """(lines, their UTF-8 bytes, the last id) of the next `count` people after `after_id`, in id order."""
     with conn.cursor() as cur:
-        cur.execute(_CSV_LINES_SQL, (after_id, count))
-        rows = cur.fetchall()
-    if not rows:
+        cur.execute(_CSV_PAGE_SQL, (after_id, count))
+        lines, last_id, size, text = cur.fetchone()
+    if lines == 0:
         return 0, b"", after_id
-    return len(rows), b"".join(line for _, line in rows), rows[-1][0]
+    if len(text) != size:
+        raise PageCutShort(f"a page of {lines} people after id {after_id} came back cut to {len(text)} of {size} bytes")
+    return lines, text, last_id

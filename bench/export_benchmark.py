@@ -1,0 +1,230 @@
+"""The export of every person against the database's own client dump of the same columns, in the same run.
+
+In a throwaway database filled with N people (names with commas, quotes and unicode, some empty cells), times:
+  export (S3)     the real handler (functions/export_people) in its own process, for one SQS message: one
+                  snapshot read in pages of 5,000, CSV lines built by the server, 8 MiB parts uploaded to a
+                  moto S3 server over HTTP (as in Lambda, where the parts go to S3)
+  export (file)   the same code with the parts appended to a local file instead of uploaded: what the export's
+                  own reading and writing cost, moto's HTTP server left out
+  mariadb dump    `mariadb --batch -e "SELECT ..." > file` of the same columns in id order: the practical limit
+The export's peak memory (the process's VmHWM, what Lambda reports as max memory) is printed for each run.
+Each of --rounds (3) rounds times the three one after another, and its ratios are taken within the round: on a
+shared machine the load moves from one minute to the next. The median ratio is the result.
+Run: PYTHONPATH=.:layers .venv/bin/python bench/export_benchmark.py [--rows N] [--rounds R]
+     (DB_* say which server; the local one by default)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from devstack.settings import ROOT
+from people_api import db, migrations
+from people_api.config import database_settings
+
+BUCKET = "people-export"
+FILL_SQL = """
+INSERT INTO people (id, first_name, last_name, last_name_key, age, github_account, third_grade_graduation,
+                    change_id)
+SELECT seq,
+       ELT(1 + seq % 6, 'Matt', 'Zoë', 'Anne Marie', NULL, 'José', 'Łukasz'),
+       ELT(1 + seq % 5, 'Conway', 'Smith, Jr.', 'Al "Doc" Lee', 'Nguyễn', 'Müller'),
+       LOWER(ELT(1 + seq % 5, 'Conway', 'Smith, Jr.', 'Al "Doc" Lee', 'Nguyễn', 'Müller')),
+       IF(seq % 3 = 0, NULL, seq % 100),
+       IF(seq % 4 = 0, CONCAT('gh-', seq), NULL),
+       IF(seq % 2 = 0, DATE('1990-06-25') + INTERVAL seq % 9000 DAY, NULL),
+       1
+FROM seq_1_to_{rows}
+"""
+DUMP_SQL = "SELECT id, first_name, last_name, age, github_account, third_grade_graduation FROM people ORDER BY id"
+
+
+class FileParts:
+    """An S3 client's multipart calls, each part appended to a local file: the export without moto's server."""
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def create_multipart_upload(self, **_):
+        self.path.write_bytes(b"")
+        return {"UploadId": "file"}
+
+    def upload_part(self, Body: bytes, PartNumber: int, **_):  # noqa: N803 (boto3's names)
+        with self.path.open("ab") as f:
+            f.write(Body)
+        return {"ETag": str(PartNumber)}
+
+    def complete_multipart_upload(self, **_):
+        return {}
+
+    def abort_multipart_upload(self, **_):
+        self.path.unlink(missing_ok=True)
+
+
+def child(target: str, result: str) -> None:
+    """One export in this process, as a warm Lambda environment runs it; its time and peak memory to `result`."""
+    from functions.export_people.app import lambda_handler
+    from people_api.exports import s3_export, store
+
+    export_id = store.create().id
+    if target != "s3":
+        s3_export.s3_client.cache_clear()
+        s3_export.s3_client = lambda: FileParts(Path(target))  # the handler asks for its client each invocation
+    s3_export.s3_client(), db.connection()  # a warm container: the timing leaves out cold-start work
+    ready_mb = _peak_rss_mb()
+    event = json.loads((ROOT / "events" / "export_people.json").read_text())
+    event["Records"][0]["body"] = json.dumps({"export_id": export_id})
+    started = time.perf_counter()
+    outcome = lambda_handler(event, _Context())
+    seconds = time.perf_counter() - started
+    record = store.export_by_id(export_id)
+    Path(result).write_text(
+        json.dumps(
+            {
+                "seconds": seconds,
+                "ready_mb": ready_mb,
+                "peak_mb": _peak_rss_mb(),
+                "outcome": outcome,
+                "rows": record.rows_written,
+                "bytes": record.bytes_written,
+                "message": record.message,
+            }
+        )
+    )
+
+
+def _peak_rss_mb() -> float:
+    """This process's peak resident memory (VmHWM; unlike ru_maxrss it does not count the parent before exec)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmHWM in /proc/self/status (the benchmark measures memory on Linux)")
+
+
+class _Context:
+    function_name = "export-benchmark"
+    memory_limit_in_mb = 1769
+    invoked_function_arn = "arn:aws:lambda:eu-west-1:123456789012:function:export-benchmark"
+    aws_request_id = "export-benchmark"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 900_000
+
+
+def run_export(endpoint: str, database: str, target: str) -> dict:
+    result = Path(tempfile.mktemp(suffix=".json"))
+    env = os.environ | {
+        "PYTHONPATH": f"{ROOT}:{ROOT / 'layers'}",
+        "DB_NAME": database,
+        "AWS_ENDPOINT_URL_S3": endpoint,
+        "EXPORT_BUCKET": BUCKET,
+        "DB_READ_TIMEOUT": "870",
+        "POWERTOOLS_LOG_LEVEL": "WARNING",
+        "POWERTOOLS_METRICS_DISABLED": "true",
+    }
+    subprocess.run([sys.executable, __file__, "--child", target, str(result)], env=env, check=True)
+    outcome = json.loads(result.read_text())
+    result.unlink()
+    return outcome
+
+
+def mariadb_dump(settings, path: Path) -> float:
+    """`mariadb --batch -e "SELECT ..." > file`, timed."""
+    command = ["mariadb", "--batch", "-h", settings.host, "-P", str(settings.port), "-u", settings.user]
+    if settings.password:
+        command.append(f"-p{settings.password}")
+    started = time.perf_counter()
+    with path.open("wb") as out:
+        subprocess.run([*command, "-e", DUMP_SQL, settings.database], stdout=out, check=True)
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(*args.child)
+        return
+
+    import logging
+
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's server: no line per request
+    for name, value in {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench"}.items():
+        os.environ[name] = value
+    os.environ.setdefault("AWS_DEFAULT_REGION", "eu-west-1")
+    os.environ.pop("DB_SECRET_ARN", None)
+    database = f"people_bench_{uuid.uuid4().hex[:12]}"
+    os.environ["DB_NAME"] = database
+    settings = database_settings()
+    workdir = Path(tempfile.mkdtemp(prefix="export-bench-"))
+    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    moto.start()
+    host, port = moto.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    conn = None
+    peaks: dict[str, list[float]] = {}
+    try:
+        migrations.create_database(settings)
+        conn = db.connect(settings, read_timeout=3600, write_timeout=3600)
+        migrations.migrate(conn)
+        started = time.perf_counter()
+        with conn.cursor() as cur:
+            cur.execute(FILL_SQL.format(rows=int(args.rows)))
+        print(f"table: {args.rows:,} people, filled in {time.perf_counter() - started:.1f} s")
+        boto3.client("s3", endpoint_url=endpoint).create_bucket(
+            Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
+        )
+
+        dump = workdir / "dump.tsv"
+        ratios: dict[str, list[float]] = {}
+        for round_number in range(1, args.rounds + 1):
+            # Each round times the three one after another: the machine's load moves less within a round.
+            dump_seconds = mariadb_dump(settings, dump)
+            runs = {"export (S3)": run_export(endpoint, database, "s3")}
+            runs["export (file)"] = run_export(endpoint, database, str(workdir / "export.csv"))
+            print(f"\nround {round_number}{'':16}{'seconds':>8}{'rows/s':>11}{'MB':>8}{'peak MB':>9}")
+            dump_mb = dump.stat().st_size / 1e6
+            print(f"{'mariadb --batch dump':24}{dump_seconds:8.2f}{args.rows / dump_seconds:11,.0f}{dump_mb:8.1f}")
+            for name, run in runs.items():
+                assert run["rows"] == args.rows and set(run["outcome"].values()) == {"succeeded"}, run
+                rate = run["rows"] / run["seconds"]
+                print(f"{name:24}{run['seconds']:8.2f}{rate:11,.0f}{run['bytes'] / 1e6:8.1f}{run['peak_mb']:9.0f}")
+                ratios.setdefault(name, []).append(dump_seconds / run["seconds"])
+                peaks.setdefault(name, []).append(run["peak_mb"])
+        print()
+        for name, values in ratios.items():
+            median = statistics.median(values)
+            met = "met" if median >= 0.5 else "NOT met"
+            each = ", ".join(f"{v:.2f}" for v in values)
+            print(f"{name}: median {median:.2f}x the mariadb client's rate ({each}; goal 0.5x: {met})")
+        for name, values in peaks.items():
+            met = "met" if max(values) < 150 else "NOT met"
+            print(f"{name} peak memory (process VmHWM): at most {max(values):.0f} MB (goal under 150 MB: {met})")
+    finally:
+        if conn is not None:
+            with conn.cursor() as cur:
+                cur.execute(f"DROP DATABASE IF EXISTS `{database}`")
+            conn.close()
+        moto.stop()
+        for path in workdir.iterdir():
+            path.unlink()
+        workdir.rmdir()
+
+
+if __name__ == "__main__":
+    main()
