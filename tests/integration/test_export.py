@@ -465,3 +465,19 @@ def test_export_records_are_purged_after_the_export_retention_by_the_daily_funct
     # Then only the old one is gone
     assert counts == {"finished": 1, "never_finished": 0, "batches": 2, "complete": True}
     assert [r.id for r in exports_store.exports_newest_first(MAX_ID + 1, 10)] == [running, recent]
+
+
+def test_line_breaks_a_name_got_past_the_rules_with_are_quoted_so_the_file_stays_valid_csv(aws):
+    # Given names the rules would refuse, written straight into the table (by hand, by an old version)
+    add_people([{"id": 1, "last_name": "placeholder"}, {"id": 2, "last_name": "placeholder"}])
+    with db.cursor() as cur:
+        cur.execute("UPDATE people SET first_name = %s, last_name = %s WHERE id = 1", ("two\nlines", 'cr\r"q"'))
+        cur.execute("UPDATE people SET first_name = %s WHERE id = 2", ("tab\there, no comma",))
+    export_id = post_export().json["id"]
+
+    deliver(export_id)
+
+    # Then a CSV reader reads every value back as it is stored
+    data = download(get_export(export_id)["download"]["url"]).decode()
+    rows = list(csv.reader(io.StringIO(data, newline="")))
+    assert rows[1][:3] == ["1", "two\nlines", 'cr\r"q"'] and rows[2][:3] == ["2", "tab\there, no comma", "placeholder"]
