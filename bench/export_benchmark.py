@@ -24,12 +24,11 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
+from bench.measure import LambdaContext, local_services, peak_rss_mb
 from devstack.settings import ROOT
 from people_api import db, migrations
-from people_api.config import database_settings
 
 BUCKET = "people-export"
 FILL_SQL = """
@@ -80,11 +79,11 @@ def child(target: str, result: str) -> None:
         s3_export.s3_client.cache_clear()
         s3_export.s3_client = lambda: FileParts(Path(target))  # the handler asks for its client each invocation
     s3_export.s3_client(), db.connection()  # a warm container: the timing leaves out cold-start work
-    ready_mb = _peak_rss_mb()
+    ready_mb = peak_rss_mb()
     event = json.loads((ROOT / "events" / "export_people.json").read_text())
     event["Records"][0]["body"] = json.dumps({"export_id": export_id})
     started = time.perf_counter()
-    outcome = lambda_handler(event, _Context())
+    outcome = lambda_handler(event, LambdaContext("export-benchmark"))
     seconds = time.perf_counter() - started
     record = store.export_by_id(export_id)
     Path(result).write_text(
@@ -92,7 +91,7 @@ def child(target: str, result: str) -> None:
             {
                 "seconds": seconds,
                 "ready_mb": ready_mb,
-                "peak_mb": _peak_rss_mb(),
+                "peak_mb": peak_rss_mb(),
                 "outcome": outcome,
                 "rows": record.rows_written,
                 "bytes": record.bytes_written,
@@ -100,24 +99,6 @@ def child(target: str, result: str) -> None:
             }
         )
     )
-
-
-def _peak_rss_mb() -> float:
-    """This process's peak resident memory (VmHWM; unlike ru_maxrss it does not count the parent before exec)."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError("no VmHWM in /proc/self/status (the benchmark measures memory on Linux)")
-
-
-class _Context:
-    function_name = "export-benchmark"
-    memory_limit_in_mb = 1769
-    invoked_function_arn = "arn:aws:lambda:eu-west-1:123456789012:function:export-benchmark"
-    aws_request_id = "export-benchmark"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 900_000
 
 
 def run_export(endpoint: str, database: str, target: str) -> dict:
@@ -158,33 +139,19 @@ def main() -> None:
         child(*args.child)
         return
 
-    import logging
-
     import boto3
-    from moto.server import ThreadedMotoServer
 
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's server: no line per request
-    for name, value in {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench"}.items():
-        os.environ[name] = value
-    os.environ.setdefault("AWS_DEFAULT_REGION", "eu-west-1")
-    os.environ.pop("DB_SECRET_ARN", None)
-    database = f"people_bench_{uuid.uuid4().hex[:12]}"
-    os.environ["DB_NAME"] = database
-    settings = database_settings()
-    workdir = Path(tempfile.mkdtemp(prefix="export-bench-"))
-    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    moto.start()
-    host, port = moto.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
-    conn = None
     peaks: dict[str, list[float]] = {}
-    try:
+    with local_services("export-bench") as services:
+        endpoint, database = services.endpoint, services.database
+        settings, workdir = services.settings, services.workdir
         migrations.create_database(settings)
         conn = db.connect(settings, read_timeout=3600, write_timeout=3600)
         migrations.migrate(conn)
         started = time.perf_counter()
         with conn.cursor() as cur:
             cur.execute(FILL_SQL.format(rows=int(args.rows)))
+        conn.close()
         print(f"table: {args.rows:,} people, filled in {time.perf_counter() - started:.1f} s")
         boto3.client("s3", endpoint_url=endpoint).create_bucket(
             Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
@@ -215,15 +182,6 @@ def main() -> None:
         for name, values in peaks.items():
             met = "met" if max(values) < 150 else "NOT met"
             print(f"{name} peak memory (process VmHWM): at most {max(values):.0f} MB (goal under 150 MB: {met})")
-    finally:
-        if conn is not None:
-            with conn.cursor() as cur:
-                cur.execute(f"DROP DATABASE IF EXISTS `{database}`")
-            conn.close()
-        moto.stop()
-        for path in workdir.iterdir():
-            path.unlink()
-        workdir.rmdir()
 
 
 if __name__ == "__main__":
