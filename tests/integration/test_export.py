@@ -481,3 +481,24 @@ def test_line_breaks_a_name_got_past_the_rules_with_are_quoted_so_the_file_stays
     data = download(get_export(export_id)["download"]["url"]).decode()
     rows = list(csv.reader(io.StringIO(data, newline="")))
     assert rows[1][:3] == ["1", "two\nlines", 'cr\r"q"'] and rows[2][:3] == ["2", "tab\there, no comma", "placeholder"]
+
+
+def test_an_export_that_would_outlive_its_invocation_stops_and_says_so(aws):
+    s3, _, _ = aws
+    add_people(HOSTILE_PEOPLE)
+    export_id = post_export().json["id"]
+
+    # When the invocation has less time left than the export's margin (20 s)
+    result = s3_export.handle_event(
+        sqs_event(json.dumps({"export_id": export_id})),
+        db.connection(),
+        s3_export.s3_client(),
+        lambda: 10.0,
+        read_settings(),
+    )
+
+    # Then it stops before reading, aborts its upload and records why; no file
+    assert result == {str(export_id): FAILED}
+    record = get_export(export_id)
+    assert record["message"] == "TimeoutError: stopped after 0 people: the invocation is about to time out"
+    assert exported_objects(s3) == [] and s3.list_multipart_uploads(Bucket=EXPORT_BUCKET).get("Uploads", []) == []
