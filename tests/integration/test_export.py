@@ -377,6 +377,8 @@ def test_the_export_records_answer_no_store_and_the_statuses_in_order(aws):
     done = get_export(posted.json["id"])
     assert done["status"] == SUCCEEDED and done["message"] is None
     assert "X-Amz-Expires=900" in done["download"]["url"]
+    # the region's own endpoint, never the global one that redirects for a new bucket
+    assert done["download"]["url"].startswith(f"https://{EXPORT_BUCKET}.s3.{REGION}.amazonaws.com/exports/")
     assert done["timings"]["seconds"] >= 0 and done["download"]["expires_at"].endswith("Z")
 
 

@@ -10,6 +10,7 @@ the upload, so no partial file is ever visible, and is recorded; the export is t
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import closing, suppress
@@ -48,11 +49,17 @@ class Sizes:
 
 @cache
 def s3_client():
-    """Created on first use, then kept for the container's life; pre-signs with SigV4 (docs/export.md)."""
+    """Created on first use, then kept for the container's life. Pre-signs with SigV4 on the region's own endpoint:
+    boto3's default, `<bucket>.s3.amazonaws.com`, answers a new bucket with a redirect its signature does not
+    survive (docs/export.md). An endpoint the environment names (`make dev`'s moto) is kept."""
     import boto3
     from botocore.config import Config
 
-    return boto3.client("s3", config=Config(signature_version="s3v4"))
+    region = boto3.session.Session().region_name
+    named = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
+    endpoint = None if named or not region else f"https://s3.{region}.amazonaws.com"
+    config = Config(signature_version="s3v4", s3={"addressing_style": "virtual"})
+    return boto3.client("s3", endpoint_url=endpoint, config=config)
 
 
 @cache
