@@ -1,33 +1,18 @@
-"""What the benchmarks that run a handler in a process of their own share: a throwaway database and moto's S3
-server, the process's peak memory, and the Lambda context the handler reads."""
+"""What the benchmarks that run a handler in a process of their own share (beside throwaway.py's database): moto's
+S3 server, the process's peak memory, and the Lambda context the handler reads."""
 
 from __future__ import annotations
 
 import os
-import tempfile
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from people_api.config import DatabaseSettings, database_settings
-
-
-@dataclass(frozen=True)
-class Services:
-    """Where a benchmark run's parts are: moto's S3 endpoint, the throwaway database, a scratch folder."""
-
-    endpoint: str
-    database: str
-    settings: DatabaseSettings
-    workdir: Path
-
 
 @contextmanager
-def local_services(prefix: str) -> Iterator[Services]:
-    """moto's server on a free port, a database name of this run's (DB_NAME; created by the caller, dropped here)
-    and a scratch folder, all gone afterwards. Fake AWS credentials: nothing reaches AWS."""
+def moto_server() -> Iterator[str]:
+    """moto's server on a free port (its URL), with fake AWS credentials: nothing reaches AWS."""
     import logging
 
     from moto.server import ThreadedMotoServer
@@ -36,25 +21,13 @@ def local_services(prefix: str) -> Iterator[Services]:
     for name, value in {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench"}.items():
         os.environ[name] = value
     os.environ.setdefault("AWS_DEFAULT_REGION", "eu-west-1")
-    os.environ.pop("DB_SECRET_ARN", None)
-    database = f"people_bench_{uuid.uuid4().hex[:12]}"
-    os.environ["DB_NAME"] = database
-    settings = database_settings()
-    workdir = Path(tempfile.mkdtemp(prefix=f"{prefix}-"))
     moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     moto.start()
     host, port = moto.get_host_and_port()
     try:
-        yield Services(f"http://{host}:{port}", database, settings, workdir)
+        yield f"http://{host}:{port}"
     finally:
-        from people_api import db
-
-        with db.connect(settings, database=None) as conn, conn.cursor() as cur:
-            cur.execute(f"DROP DATABASE IF EXISTS `{database}`")
         moto.stop()
-        for path in workdir.iterdir():
-            path.unlink()
-        workdir.rmdir()
 
 
 def peak_rss_mb() -> float:
