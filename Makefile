@@ -68,11 +68,12 @@ migrate: $(VENV)/.installed  ## apply the schema migrations to DB_NAME (default:
 openapi: $(VENV)/.installed  ## write docs/openapi.yaml from the functions' routes and the layer's contract/ models
 	$(BIN)/python tools/openapi.py
 
-bench: $(VENV)/.installed  ## every benchmark, about 10 minutes (figures: README, Speed)
+bench: $(VENV)/.installed  ## every benchmark, about 15 minutes (figures: README, Speed)
 	$(BIN)/python bench/import_benchmark.py
 	$(BIN)/python bench/import_modes.py
 	$(BIN)/python bench/age_paging.py
 	$(BIN)/python bench/change_feed.py
+	$(BIN)/python bench/export_benchmark.py
 	$(BIN)/python bench/cold_start.py
 	$(BIN)/python bench/warm_requests.py
 	$(BIN)/python bench/concurrent_requests.py

@@ -15,6 +15,7 @@ from devstack import logs
 from devstack.settings import REGION, ROOT, TEMPLATE, Settings, database_environment
 
 SEED_CSV = ROOT / "people.csv"
+EXPORT_QUEUE = "ExportQueue"  # the template's queue POST /exports sends to
 SEED_TIMEOUT_SECONDS = 60
 
 
@@ -61,6 +62,7 @@ def main() -> int:
     from devstack.api import ApiServer, api_gateway
     from devstack.bucket import ImportBucket
     from devstack.functions import LambdaRunner, template_functions
+    from devstack.queues import Queues
     from devstack.schedule import Schedules
     from people_api.config import database_settings
 
@@ -70,7 +72,7 @@ def main() -> int:
     }
     stacks, _ = SamLocalStackProvider.get_stacks(str(TEMPLATE), parameter_overrides=parameters)
     functions = template_functions(stacks, ROOT)
-    logs.align([*functions, "api", "s3", "schedule"])
+    logs.align([*functions, "api", "s3", "sqs", "schedule"])
 
     for name, port in (("API_PORT", settings.api_port), ("S3_PORT", settings.s3_port)):
         if not _port_is_free(settings.host, port):
@@ -97,8 +99,14 @@ def main() -> int:
         running.callback(runner.stop)
         bucket.start()
         running.callback(bucket.stop)
+        # The export's bucket and queue (with its poller), in the same moto server.
+        bucket.client("s3").create_bucket(Bucket=settings.export_bucket)
+        queues = Queues(runner, bucket.client("sqs"), stacks[0].resources, REGION)
+        queues.start()
+        running.callback(queues.stop)
         # Before the first request: a function's environments take devstack's environment on its first call.
         os.environ.update(issuer.create(bucket.url, REGION).environment)
+        os.environ.update(EXPORT_BUCKET=settings.export_bucket, EXPORT_QUEUE_URL=queues.urls[EXPORT_QUEUE])
         api.start()
         running.callback(api.stop)
         running.callback(logs.say, "stopping")
@@ -149,6 +157,8 @@ def _banner(settings: Settings, database, seconds: float) -> None:
         f' -d \'{{"first_name": "Ada", "last_name": "Lovelace", "age": 36}}\' {api_url}/people',
         f"  import    {find}make put FILE=my.csv   (or any S3 client on {s3_url}; any credentials do)",
         f"            then curl {bearer} {api_url}/imports",
+        f"  export    curl -X POST {bearer} {api_url}/exports   (then GET /exports/{{id}}: a URL of the CSV file,"
+        f" bucket {settings.export_bucket})",
     ):
         logs.say(line)
 

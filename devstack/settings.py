@@ -15,6 +15,7 @@ ACCOUNT_ID = "123456789012"  # moto's default account: the ARNs of a local stack
 DEFAULT_API_PORT = 3000
 DEFAULT_S3_PORT = 4566
 DEFAULT_BUCKET = "people-import"
+EXPORT_BUCKET = "people-export"
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,7 @@ class Settings:
     reads_authorizer: str  # the template's PeopleReadsAuthorizer: "BearerToken" makes the reads need a token
     cors_allowed_origins: str  # the template's CorsAllowedOrigins: browser origins that may call the API
     function_concurrency: int | None  # execution environments per function (docs/dev.md); None: the default
+    export_bucket: str = EXPORT_BUCKET  # where POST /exports writes its files (never the import bucket)
 
     @classmethod
     def from_environ(cls) -> Settings:

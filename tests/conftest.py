@@ -75,7 +75,7 @@ def fresh_database(database, monkeypatch):
 def empty_db(database):
     """Empty tables (ids start again at 1), and a change feed with only its genesis change (migration 9)."""
     with db.cursor() as cur:
-        for table in ("people", "imports", "changes", "erasures"):
+        for table in ("people", "imports", "exports", "changes", "erasures"):
             cur.execute(f"TRUNCATE TABLE {table}")
         cur.execute("INSERT INTO changes (id, seq, committed_at) VALUES (1, 1, UTC_TIMESTAMP(6))")
         cur.execute("UPDATE change_counter SET last_seq = 1, horizon_seq = 0")

@@ -3,11 +3,8 @@
 The same number of days as the import bucket's lifecycle rules, so a record goes with its upload and its report.
 """
 
-from dataclasses import asdict
-
-from people_api import db
+from people_api import db, retention
 from people_api.config import read_settings
-from people_api.imports.store import purge_expired
 from people_api.observability import logger
 
 read_settings()  # at cold start: a variable with a bad value stops the function here, named in the error
@@ -15,7 +12,4 @@ read_settings()  # at cold start: a variable with a bad value stops the function
 
 @logger.inject_lambda_context
 def lambda_handler(event, context):
-    retention_days = read_settings().import_retention_days
-    purged = purge_expired(db.connection(), retention_days, lambda: context.get_remaining_time_in_millis() / 1000)
-    logger.info("expired import records deleted", extra={"retention_days": retention_days, **asdict(purged)})
-    return asdict(purged)
+    return retention.scheduled_purge(db.connection(), "imports", read_settings().import_retention_days, context)

@@ -107,6 +107,12 @@ class Settings:
     read_cache_seconds: int = _setting(3, _whole(0))  # Cache-Control max-age of successful reads
     import_retention_days: int = _setting(30, _whole(1))  # import records older than this are purged
     change_retention_days: int = _setting(30, _whole(1))  # the change feed's tombstones are kept this long
+    # The export (docs/export.md): where its files go, the queue POST /exports sends to, how long a download
+    # URL works (at most 7 days, SigV4's limit), and how long export records are kept.
+    export_bucket: str | None = _setting(None)
+    export_queue_url: str | None = _setting(None)
+    export_url_seconds: int = _setting(900, _whole(1, 604800))
+    export_retention_days: int = _setting(7, _whole(1))
     cors_allowed_origins: str = _setting("")  # comma-separated browser origins that may read the answers
 
 

@@ -178,6 +178,12 @@ def release_lock(conn: pymysql.Connection, name: str) -> None:
         cur.execute(f"DO RELEASE_LOCK({_SCOPED_LOCK_NAME})", (name,))
 
 
+def release_lock_if_connected(conn: pymysql.Connection, name: str) -> None:
+    """release_lock, where a dropped connection has released the lock with it already."""
+    with suppress(pymysql.Error):
+        release_lock(conn, name)
+
+
 @contextmanager
 def _unavailable_as_domain_error() -> Iterator[None]:
     try:

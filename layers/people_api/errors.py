@@ -15,3 +15,7 @@ class DatabaseUnavailable(Exception):
 
 class Gone(Exception):
     """What was asked for is no longer kept: a change feed token older than its tombstones (410)."""
+
+
+class QueueUnavailable(Exception):
+    """A queue did not take a message (the export's); nothing waits on it, the next call can try again (503)."""

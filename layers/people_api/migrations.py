@@ -102,6 +102,28 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
             ADD COLUMN changes LONGTEXT NULL AFTER row_errors
         """,
     ),
+    # The export (exports/, docs/export.md): one record per export, its file in the export bucket. No caller is
+    # kept (the imports keep none either; the request's log line names the caller's sub). The daily purge finds
+    # the records by when they finished, as for the imports (migration 6).
+    8: (
+        """
+        CREATE TABLE IF NOT EXISTS exports (
+            id BIGINT NOT NULL AUTO_INCREMENT,
+            status VARCHAR(16) CHARACTER SET ascii NOT NULL,
+            message VARCHAR(1000) NULL,
+            rows_written BIGINT NOT NULL DEFAULT 0,
+            bytes_written BIGINT NOT NULL DEFAULT 0,
+            object_key VARCHAR(200) CHARACTER SET ascii NULL,
+            attempts INT NOT NULL DEFAULT 0,
+            created_at DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
+            started_at DATETIME(3) NULL,
+            progress_at DATETIME(3) NULL,
+            finished_at DATETIME(3) NULL,
+            PRIMARY KEY (id),
+            KEY exports_by_finished_at (finished_at)
+        ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci
+        """,
+    ),
     # The change feed (people/changes.py, docs/changes.md): a change per writing transaction, its place in the
     # feed (`seq`) given at commit from a one-row counter; each person row names the change that last wrote it,
     # each erased id keeps a tombstone. The people there before the feed are the genesis change's (id 1, seq 1);

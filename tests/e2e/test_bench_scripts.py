@@ -18,12 +18,13 @@ SMALL_RUNS = {
     "age_paging.py": ["--rows", "2000"],
     "change_feed.py": ["--rows", "2000", "--changes", "2000"],
     "cold_start.py": ["--runs", "1"],
+    "export_benchmark.py": ["--rows", "2000", "--rounds", "1"],
     "concurrent_requests.py": ["--requests", "20", "--environments", "1,2"],
     "import_benchmark.py": ["--rows", "2000"],
     "import_modes.py": ["--rows", "2000"],
     "warm_requests.py": ["--rows", "500", "--requests", "5"],
 }
-HELPERS = {"throwaway.py"}  # modules the benchmarks share, not benchmarks
+HELPERS = {"throwaway.py", "measure.py"}  # modules the benchmarks share, not benchmarks
 FIGURE = re.compile(r"\d\.\d")  # every benchmark prints its ratios with decimals
 
 

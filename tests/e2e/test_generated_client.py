@@ -3,7 +3,7 @@
 The generator runs in its own environment (.venv-client, requirements-client.txt: its pins are not the dev
 environment's) and must print no warning: a schema it cannot turn into a type is a client that raises on a correct
 answer. Then tests/e2e/client/session.py drives every operation through the generated client: paging, the age
-order, lookups, create, patch and delete with ETags, the import records, a 401, a 404 and a 422.
+order, lookups, create, patch and delete with ETags, the import records, an export, a 401, a 404 and a 422.
 
 One thing the generator reads wrongly: a public read's `security: [{}, {bearerAuth: []}]` (anonymous, or a token
 where the stack makes reads need one) is typed as needing an `AuthenticatedClient` (openapi-python-client issue

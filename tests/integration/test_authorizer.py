@@ -21,8 +21,8 @@ from functions.authorizer import app
 from people_api.auth.access import GROUPS
 
 API = "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/v1"
-WRITER, IMPORT_READER = "people-writers", "import-readers"
-assert set(GROUPS) == {WRITER, IMPORT_READER}
+WRITER, IMPORT_READER, EXPORTER = "people-writers", "import-readers", "people-exporters"
+assert set(GROUPS) == {WRITER, IMPORT_READER, EXPORTER}
 
 # Every secured route of template.yaml, with a concrete path (the last test holds this list to the template).
 READS = [
@@ -34,7 +34,8 @@ READS = [
 ]
 WRITES = [("POST", "/people"), ("PATCH", "/people/7"), ("DELETE", "/people/7")]
 IMPORT_READS = [("GET", "/imports"), ("GET", "/imports/3")]
-EVERY_SECURED_ROUTE = READS + WRITES + IMPORT_READS
+EXPORTS = [("POST", "/exports"), ("GET", "/exports"), ("GET", "/exports/3")]
+EVERY_SECURED_ROUTE = READS + WRITES + IMPORT_READS + EXPORTS
 
 
 @pytest.fixture(autouse=True)
@@ -177,7 +178,8 @@ PERMISSIONS = {
     "no group": ([], READS),
     "people-writers": ([WRITER], READS + WRITES),
     "import-readers": ([IMPORT_READER], READS + IMPORT_READS),
-    "both": ([WRITER, IMPORT_READER], EVERY_SECURED_ROUTE),
+    "people-exporters": ([EXPORTER], READS + EXPORTS),
+    "every group": ([WRITER, IMPORT_READER, EXPORTER], EVERY_SECURED_ROUTE),
     "a group this API does not know": (["admins"], READS),
 }
 
@@ -278,6 +280,15 @@ def test_machine_clients_get_permissions_from_their_scopes(token_issuer):
 
     assert allows(policy, "GET", "/imports") and not allows(policy, "POST", "/people")
     assert policy["context"]["username"] == token_issuer.CLIENT_ID
+
+
+def test_the_export_scope_opens_the_exports_and_nothing_else_a_reader_lacks(token_issuer):
+    token = token_issuer.token(scope="people-api/people.export", username=None, sub="machine-client-id")
+
+    policy = authorize(f"Bearer {token}")
+
+    assert all(allows(policy, *route) for route in EXPORTS)
+    assert not allows(policy, "GET", "/imports") and not allows(policy, "POST", "/people")
 
 
 def test_an_issuer_with_audiences_checks_aud_instead_of_client_id(token_issuer, monkeypatch):

@@ -26,17 +26,22 @@ PACKAGES = {
     **{
         name: POWERTOOLS | DATABASE
         for name in (
+            "create_export",
             "create_person",
             "delete_person",
+            "export_people",
+            "get_export",
             "get_import",
             "get_person",
             "ids_by_last_name",
+            "list_exports",
             "list_imports",
             "list_people",
             "migrate",
             "people_by_age",
             "people_changes",
             "purge_changes",
+            "purge_exports",
             "purge_imports",
             "update_person",
         )

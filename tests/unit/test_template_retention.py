@@ -73,3 +73,20 @@ def test_the_change_feeds_tombstones_are_purged_daily_after_their_own_retention(
         assert schedule["Type"] == "Schedule"
         minutes, hours, day_of_month, month, day_of_week, year = schedule["Properties"]["Schedule"][5:-1].split()
         assert (day_of_month, month, day_of_week, year) == ("*", "*", "?", "*")
+
+
+def test_export_files_and_records_go_after_the_export_retention_and_the_url_after_its_seconds():
+    shorter = {"ExportRetentionDays": "2", "ExportUrlSeconds": "60"}
+    for parameters, days, seconds in (({}, "7", "900"), (shorter, "2", "60")):
+        resources = stack(**parameters)[0].resources
+        rules = {r["Id"]: r for r in resources["ExportBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]}
+        # The whole bucket (every file is an export), incomplete uploads a day after they began
+        assert "Prefix" not in rules["ExpireExports"] and "Filter" not in rules["ExpireExports"]
+        assert int(rules["ExpireExports"]["ExpirationInDays"]) == int(days)
+        assert rules["ExpireExports"]["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 1}
+        assert rules["RemoveExpiredObjectDeleteMarkers"]["ExpiredObjectDeleteMarker"] is True
+        functions = {f.code_dir.name: f for f in template_functions(stack(**parameters), ROOT).values()}
+        assert functions["purge_exports"].environment["EXPORT_RETENTION_DAYS"] == days
+        [schedule] = functions["purge_exports"].events.values()
+        assert schedule["Type"] == "Schedule" and schedule["Properties"]["Schedule"].startswith("cron(")
+        assert functions["get_export"].environment["EXPORT_URL_SECONDS"] == seconds

@@ -20,11 +20,16 @@ from people_api.observability import logger
 READ_PEOPLE = "people:read"  # any valid token (the reads need one when PeopleReadsAuthorizer is BearerToken)
 WRITE_PEOPLE = "people:write"
 READ_IMPORTS = "imports:read"
+EXPORT_PEOPLE = "people:export"  # every person's values in one file: a permission of its own
 
 # What grants a permission: a Cognito group (users), or an OAuth scope of the people-api resource server
 # (machine clients). template.yaml creates both; another issuer puts the scopes in its `scope` claim.
-GROUPS = {"people-writers": WRITE_PEOPLE, "import-readers": READ_IMPORTS}
-SCOPES = {"people-api/people.write": WRITE_PEOPLE, "people-api/imports.read": READ_IMPORTS}
+GROUPS = {"people-writers": WRITE_PEOPLE, "import-readers": READ_IMPORTS, "people-exporters": EXPORT_PEOPLE}
+SCOPES = {
+    "people-api/people.write": WRITE_PEOPLE,
+    "people-api/imports.read": READ_IMPORTS,
+    "people-api/people.export": EXPORT_PEOPLE,
+}
 GRANTS = GROUPS | SCOPES
 
 # The routes each permission opens, as policy resources (`*` for a path parameter).
@@ -32,6 +37,7 @@ ROUTES = {
     READ_PEOPLE: (("GET", "/people"), ("GET", "/people/*"), ("GET", "/ids/lastname/*")),
     WRITE_PEOPLE: (("POST", "/people"), ("PATCH", "/people/*"), ("DELETE", "/people/*")),
     READ_IMPORTS: (("GET", "/imports"), ("GET", "/imports/*")),
+    EXPORT_PEOPLE: (("POST", "/exports"), ("GET", "/exports"), ("GET", "/exports/*")),
 }
 OPEN_ROUTES = (("GET", "/ping"), ("GET", "/docs"), ("GET", "/docs/*"))  # /docs: the API's document as a page
 ANONYMOUS = "anonymous"

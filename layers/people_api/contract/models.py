@@ -508,6 +508,88 @@ class ImportsPage(BaseModel):
     next_cursor: NextCursor
 
 
+class ExportProgress(BaseModel):
+    model_config = OPEN
+
+    rows_written: int = Field(ge=0, description="People read into the file so far (all of them once `succeeded`).")
+    bytes_written: int = Field(
+        ge=0, description="Bytes of the file uploaded so far, in parts of 8 MiB; the file's size once `succeeded`."
+    )
+    updated_at: Annotated[str | None, Field(json_schema_extra={"format": "date-time"})] = Field(
+        description="When a part was last uploaded, or the export ended (UTC); `null` before."
+    )
+
+
+class ExportDownload(BaseModel):
+    model_config = OPEN
+
+    url: str = Field(
+        description="A pre-signed S3 GET URL of the file (CSV, UTF-8): fetch it with any HTTP client, no token. "
+        "It works until `expires_at` (the stack parameter `ExportUrlSeconds`, 900 by default); ask for the export "
+        "again for a new one. The file itself is kept `ExportRetentionDays` (7 by default)."
+    )
+    expires_at: Timestamp = Field(description="Until when the URL works (UTC).")
+
+
+EXPORT_EXAMPLE = {
+    "id": 4,
+    "status": "succeeded",
+    "message": None,
+    "progress": {"rows_written": 7, "bytes_written": 311, "updated_at": "2026-12-02T18:44:06.075Z"},
+    "attempts": 1,
+    "timings": {
+        "created_at": "2026-12-02T18:44:05.971Z",
+        "started_at": "2026-12-02T18:44:05.990Z",
+        "finished_at": "2026-12-02T18:44:06.075Z",
+        "seconds": 0.085,
+    },
+    "download": {
+        "url": "https://people-api-export-123456789012-eu-west-1.s3.amazonaws.com/exports/"
+        "20261202T184405.990000Z-export-4.csv?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Expires=900&...",
+        "expires_at": "2026-12-02T18:59:10.000Z",
+    },
+}
+
+
+class ExportSummary(BaseModel):
+    """An export of every person as one CSV file, in the import's own format (docs/export.md): the header
+    `ID,First,Last,Age,GithubAcct,Date of 3rd Grade Graduation`, one line per person in id order, dates as
+    `YYYY-MM-DD`, the stated age only (an inferred one is inferred again on import). The file is the table at one
+    moment, whatever is written while it runs. `GET /exports` lists it so, without `download`."""
+
+    model_config = ConfigDict(defer_build=True, json_schema_extra={"example": EXPORT_EXAMPLE | {"download": None}})
+
+    id: Id
+    status: Literal["queued", "running", "succeeded", "failed"] = Field(
+        description="- `queued`: waiting for the export function.\n"
+        "- `running`: the file is being written (`progress` says how far).\n"
+        "- `succeeded`: the file is complete; `GET /exports/{id}` gives a URL to it.\n"
+        "- `failed`: no file was left (a partial one is never visible); `message` says why. Final: `POST /exports` "
+        "again."
+    )
+    message: str | None = Field(
+        max_length=1000, description="Why the export failed; `null` otherwise. Never a person's values."
+    )
+    progress: ExportProgress
+    attempts: int = Field(ge=0, description="How many deliveries of the export's message started it (at most 3).")
+    timings: ImportTimings
+
+
+class Export(ExportSummary):
+    """An export, with the URL of its file once it succeeded."""
+
+    model_config = ConfigDict(defer_build=True, json_schema_extra={"example": EXPORT_EXAMPLE})
+
+    download: ExportDownload | None = Field(description="Where to fetch the file; `null` unless `succeeded`.")
+
+
+class ExportsPage(BaseModel):
+    model_config = OPEN
+
+    exports: list[ExportSummary] = Field(max_length=MAX_LIMIT)
+    next_cursor: NextCursor
+
+
 class FieldError(BaseModel):
     model_config = OPEN
 
@@ -537,4 +619,5 @@ class ValidationError(BaseModel):
 
 ALL = (Person, PersonInput, PersonPatch, PeoplePage, IdsPage, CreatedPerson, ImportsPage, ImportSummary, Import)
 ALL += (PersonPut, PersonErase, ChangesPage)
+ALL += (Export, ExportSummary, ExportsPage)
 ALL += (RowError, Error, ValidationError, FieldError)

@@ -112,6 +112,15 @@ PEOPLE_EXAMPLE = {
     ],
     "next_cursor": "WyJwZW9wbGUiLDJd.aMEJSIUdgW3VFaGVX_rmCA",
 }
+EXPORT_QUEUED_EXAMPLE = {
+    "id": 4,
+    "status": "queued",
+    "message": None,
+    "progress": {"rows_written": 0, "bytes_written": 0, "updated_at": None},
+    "attempts": 0,
+    "timings": {"created_at": "2026-12-02T18:44:05.971Z", "started_at": None, "finished_at": None, "seconds": None},
+    "download": None,
+}
 NOT_MODIFIED = {"description": "The copy named by `If-None-Match` is current; no body."}
 BODY_NOT_READ = (
     "The body is not UTF-8 text, not valid JSON (nested more than about 1000 levels deep counts as not valid, and so "
@@ -486,6 +495,64 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
             **shared(*WRITE),
         },
     },
+    ("POST", "/exports"): {
+        "operationId": "createExport",
+        "tags": ["exports"],
+        "security": TOKEN,
+        "summary": "Start an export of every person as one CSV file",
+        "description": "Needs `people:export`. The export runs in the background (a queue, then the export "
+        "function): poll `GET /exports/{id}` (the `Location`) until it is `succeeded`, then fetch its "
+        "`download.url`. The file is the import's own CSV format, so it can be imported back (docs/export.md). "
+        "No body is read.",
+        "responses": {
+            "202": answer(
+                "Queued.",
+                "Export",
+                headers={"Location": ref("headers", "ExportLocation"), **NO_STORE},
+                example=EXPORT_QUEUED_EXAMPLE,
+            ),
+            **shared("Unauthorized", "Forbidden", *GATEWAY),
+            "503": error(
+                "The database, or the export queue, cannot be reached now; retry after `Retry-After` seconds. An "
+                "export that could not be queued is recorded as `failed`.",
+                database="the database is unavailable; try again shortly",
+                queue="the export could not be queued; try again shortly",
+            )
+            | {"headers": {"Retry-After": ref("headers", "RetryAfter")}},
+        },
+    },
+    ("GET", "/exports"): {
+        "operationId": "listExports",
+        "tags": ["exports"],
+        "security": TOKEN,
+        "summary": "The exports, newest first",
+        "description": "Needs `people:export`. Newest first (by id, descending), without the download URLs "
+        "(`GET /exports/{id}` signs one). Never cached: a status changes while an export runs.",
+        "parameters": PAGE,
+        "responses": {
+            "200": answer("A page of exports, newest first.", "ExportsPage", headers=NO_STORE),
+            **shared("BadCursor", "InvalidQuery", *WRITE),
+        },
+    },
+    ("GET", "/exports/{id}"): {
+        "operationId": "getExport",
+        "tags": ["exports"],
+        "security": TOKEN,
+        "summary": "One export, and the URL of its file once it succeeded",
+        "description": "Needs `people:export`. `download` is a pre-signed S3 URL, valid `ExportUrlSeconds` (900 by "
+        "default) from this answer: a credential, so the answer is never cached. Each call signs a new one.",
+        "parameters": [path_id("export's")],
+        "responses": {
+            "200": answer("The export.", "Export", headers=NO_STORE),
+            "400": answer(
+                f"`id` is not a whole number from 1 to {MAX_ID} in decimal digits without a leading zero (`1.0`, "
+                "`+1`, `%201` are refused). The `errors` entry names the parameter `id`.",
+                "ValidationError",
+            ),
+            "404": error("No export has this id (or its record was purged).", "no export has id 42"),
+            **shared(*WRITE),
+        },
+    },
     ("GET", "/docs"): {
         "operationId": "docsPage",
         "tags": ["docs"],
@@ -610,6 +677,11 @@ HEADERS = {
         "required": True,
         "schema": {"type": "string", "const": "no-store"},
     },
+    "ExportLocation": {
+        "description": "The export's path, `GET /exports/{id}` (with the stage: `/v1/exports/4`).",
+        "required": True,
+        "schema": {"type": "string"},
+    },
     "RetryAfter": {
         "description": "Seconds to wait before retrying.",
         "required": True,
@@ -625,8 +697,9 @@ SECURITY_SCHEMES = {
         "bearerFormat": "JWT",
         "description": "An access token (JWT) of the stack's issuer: its Cognito user pool, or the OpenID Connect "
         "issuer its AuthIssuerUrl names. Users get `people:write` from the Cognito group `people-writers` and "
-        "`imports:read` from `import-readers`; machine clients from the scopes `people-api/people.write` and "
-        "`people-api/imports.read`. Any valid token may read people. Under `make dev`, `make token` prints one.",
+        "`imports:read` from `import-readers`, `people:export` from `people-exporters`; machine clients from the "
+        "scopes `people-api/people.write`, `people-api/imports.read` and `people-api/people.export`. "
+        "Any valid token may read people. Under `make dev`, `make token` prints one.",
     }
 }
 
@@ -713,6 +786,7 @@ TAGS = [
     {"name": "docs", "description": "This document, as a page (`GET /docs`) and as JSON."},
     {"name": "people"},
     {"name": "imports", "description": "The CSV files dropped into the import bucket, and what became of them."},
+    {"name": "exports", "description": "Every person as one CSV file in the import's format, to fetch by URL."},
 ]
 
 DESCRIPTION = f"""\

@@ -133,6 +133,7 @@ PEOPLE_BY_ID = Listing("people", (0,))
 PEOPLE_BY_AGE = Listing("age", (-1, 0))  # (age, id); an age of None: the people with neither age nor date
 IDS_BY_LAST_NAME = Listing("lastname", (0,))
 IMPORTS_NEWEST_FIRST = Listing("imports", (MAX_ID + 1,))
+EXPORTS_NEWEST_FIRST = Listing("exports", (MAX_ID + 1,))
 # The change feed (http/feed.py): (seq, part, person id, floor), and the `since` token that ends a sync: (seq,).
 PEOPLE_CHANGES = Listing("changes", (0, 2, 0, 0))
 CHANGES_SINCE = Listing("since", (0,))

@@ -7,7 +7,7 @@ from http import HTTPStatus
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response
 
 from people_api.config import read_settings
-from people_api.errors import Conflict, DatabaseUnavailable, Gone, NotFound
+from people_api.errors import Conflict, DatabaseUnavailable, Gone, NotFound, QueueUnavailable
 from people_api.http.conditional import PreconditionFailed
 from people_api.http.cursors import InvalidCursor
 from people_api.http.requests import (
@@ -33,6 +33,7 @@ STATUS_OF_ERROR: dict[type[Exception], HTTPStatus] = {
     PayloadTooLarge: HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
     UnsupportedMediaType: HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
     DatabaseUnavailable: HTTPStatus.SERVICE_UNAVAILABLE,
+    QueueUnavailable: HTTPStatus.SERVICE_UNAVAILABLE,
 }
 _HEADERS_OF_STATUS = {HTTPStatus.SERVICE_UNAVAILABLE: {"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)}}
 

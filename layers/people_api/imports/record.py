@@ -79,7 +79,6 @@ class ImportRecord:
     finished_at: datetime | None = None
 
     def as_json(self, with_errors: bool = True) -> dict[str, Any]:
-        started, finished = self.started_at, self.finished_at
         body = {
             "id": self.id,
             "bucket": self.object.bucket,
@@ -95,12 +94,7 @@ class ImportRecord:
             "progress": self.progress_json(),
             "attempts": self.attempts,
             "report_key": self.report_key,
-            "timings": {
-                "created_at": _iso(self.created_at),
-                "started_at": _iso(started),
-                "finished_at": _iso(finished),
-                "seconds": (finished - started).total_seconds() if finished and started else None,
-            },
+            "timings": timings_json(self.created_at, self.started_at, self.finished_at),
         }
         if with_errors:
             body["errors"] = self.errors
@@ -120,9 +114,20 @@ class ImportRecord:
             "percent": round(min(100.0, 100 * done / size), 1) if size else None,
             "rows_per_second": round(self.rows.read / seconds) if seconds else None,
             "seconds_left": seconds_left,
-            "updated_at": _iso(self.progress_at),
+            "updated_at": iso_json(self.progress_at),
         }
 
 
-def _iso(moment: datetime | None) -> str | None:
+def timings_json(created: datetime | None, started: datetime | None, finished: datetime | None) -> dict[str, Any]:
+    """When a record (an import's, an export's) was created, started and finished, and how long it ran."""
+    return {
+        "created_at": iso_json(created),
+        "started_at": iso_json(started),
+        "finished_at": iso_json(finished),
+        "seconds": (finished - started).total_seconds() if finished and started else None,
+    }
+
+
+def iso_json(moment: datetime | None) -> str | None:
+    """A database time (UTC, naive) as the API writes it: ISO 8601 to the millisecond, with Z."""
     return None if moment is None else moment.isoformat(timespec="milliseconds") + "Z"

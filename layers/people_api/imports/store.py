@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from contextlib import suppress
-from dataclasses import dataclass
 
 import pymysql
 
-from people_api import db
+from people_api import db, retention
 from people_api.imports.record import PENDING, RUNNING, ImportRecord, ObjectRef, RowCounts
 
 MAX_MESSAGE_CHARS = 1000  # the message column's size: callers cut to it
@@ -44,8 +42,7 @@ def lock(conn: pymysql.Connection, import_id: int, wait_seconds: int) -> bool:
 
 
 def unlock(conn: pymysql.Connection, import_id: int) -> None:
-    with suppress(pymysql.Error):  # a dropped connection released the lock with it
-        db.release_lock(conn, _lock_name(import_id))
+    db.release_lock_if_connected(conn, _lock_name(import_id))
 
 
 def start(conn: pymysql.Connection, import_id: int) -> ImportRecord:
@@ -132,70 +129,14 @@ def imports_newest_first(before_id: int, count: int) -> list[ImportRecord]:
         return [_record(row) for row in cur.fetchall()]
 
 
-PURGE_BATCH_ROWS = 500
-PURGE_STOP_SECONDS_LEFT = 10  # a batch takes milliseconds; stop well before the function's timeout
-# Finished: by when it finished. Never finished (a crash left it pending or running): by when it was
-# last started, or created; an import runs 15 minutes at most, so a running one is never that old.
-# (condition, order), both found through the index on finished_at (migration 6).
-_FINISHED_LONG_AGO = ("finished_at < UTC_TIMESTAMP(3) - INTERVAL %(days)s DAY", "finished_at")
-_NEVER_FINISHED_LONG_AGO = (
-    "finished_at IS NULL AND COALESCE(started_at, created_at) < UTC_TIMESTAMP(3) - INTERVAL %(days)s DAY",
-    "id",
-)
-
-
-@dataclass(frozen=True)
-class Purged:
-    """How many import records one purge deleted, and in how many batches."""
-
-    finished: int
-    never_finished: int
-    batches: int
-    complete: bool  # False: time ran out first; the next run deletes the rest
-
-
 def purge_expired(
     conn: pymysql.Connection,
     retention_days: int,
     seconds_left: Callable[[], float],
-    batch_rows: int = PURGE_BATCH_ROWS,
-) -> Purged:
-    """Delete the records older than `retention_days` (see above), `batch_rows` at a time, while time is left."""
-    deleted = {_FINISHED_LONG_AGO: 0, _NEVER_FINISHED_LONG_AGO: 0}
-    batches = 0
-    for kind in deleted:
-        found = batch_rows
-        while found == batch_rows:
-            if seconds_left() < PURGE_STOP_SECONDS_LEFT:
-                return Purged(deleted[_FINISHED_LONG_AGO], deleted[_NEVER_FINISHED_LONG_AGO], batches, complete=False)
-            found, batch = _purge_batch(conn, *kind, retention_days, batch_rows)
-            batches += 1
-            deleted[kind] += batch
-    return Purged(deleted[_FINISHED_LONG_AGO], deleted[_NEVER_FINISHED_LONG_AGO], batches, complete=True)
-
-
-def _purge_batch(
-    conn: pymysql.Connection, condition: str, order: str, retention_days: int, batch_rows: int
-) -> tuple[int, int]:
-    """(records found, records deleted) in one short transaction.
-
-    The ids are found without locks, then deleted through the primary key alone, the condition checked
-    again as each row is locked. Through the finished_at index the DELETE would also lock the entry after
-    the range, which can be the row of an import finishing meanwhile (uncommitted), and wait for it. Index
-    hints work on a multi-table DELETE, not a single-table one (MySQL's "Index Hints"; MariaDB's the same).
-    """
-    with db.transaction(conn) as cur:
-        values = {"days": retention_days, "limit": batch_rows}
-        cur.execute(f"SELECT id FROM imports WHERE {condition} ORDER BY {order} LIMIT %(limit)s", values)
-        found = [import_id for (import_id,) in cur.fetchall()]
-        if not found:
-            return 0, 0
-        # PyMySQL writes a sequence parameter as a parenthesised list of escaped values.
-        deleted = cur.execute(
-            f"DELETE imports FROM imports FORCE INDEX (PRIMARY) WHERE id IN %(ids)s AND {condition}",
-            values | {"ids": found},
-        )
-        return len(found), deleted
+    batch_rows: int = retention.PURGE_BATCH_ROWS,
+) -> retention.Purged:
+    """Delete the import records older than `retention_days` (retention.py says how), while time is left."""
+    return retention.purge_expired(conn, "imports", retention_days, seconds_left, batch_rows)
 
 
 def _record(row: tuple) -> ImportRecord:

@@ -12,6 +12,7 @@ import time
 import uuid
 
 from people_client import AuthenticatedClient, Client
+from people_client.api.exports import create_export, get_export, list_exports
 from people_client.api.imports import get_import, list_imports
 from people_client.api.people import (
     create_person,
@@ -25,6 +26,8 @@ from people_client.api.people import (
 from people_client.models import (
     CreatedPerson,
     Error,
+    Export,
+    ExportsPage,
     Import,
     ImportsPage,
     ImportSummaryStatus,
@@ -36,6 +39,7 @@ from people_client.models import (
 )
 
 IMPORT_SECONDS = 30
+EXPORT_SECONDS = 30
 
 
 def main(url: str, token: str, import_key: str) -> None:
@@ -112,6 +116,14 @@ def main(url: str, token: str, import_key: str) -> None:
     for person in (grace, alan):
         assert delete_person.sync_detailed(str(person.id), client=writer).status_code == 204
 
+    # an export: queued (202), then its record with a download URL, and listed
+    queued = create_export.sync_detailed(client=writer)
+    assert queued.status_code == 202 and isinstance(queued.parsed, Export), queued
+    done = _finished_export(writer, queued.parsed.id)
+    assert done.status.value == "succeeded" and done.download.url.startswith("http"), done
+    listed = list_exports.sync(client=writer, limit=5)
+    assert isinstance(listed, ExportsPage) and listed.exports[0].id == done.id, listed
+
 
 def _all_by_age(client):
     cursor = None
@@ -121,6 +133,17 @@ def _all_by_age(client):
         if page.next_cursor is None:
             return
         cursor = page.next_cursor
+
+
+def _finished_export(client, export_id: int):
+    deadline = time.monotonic() + EXPORT_SECONDS
+    while True:
+        record = get_export.sync(str(export_id), client=client)
+        assert isinstance(record, Export), record
+        if record.status.value in ("succeeded", "failed"):
+            return record
+        assert time.monotonic() < deadline, f"export {export_id} did not finish"
+        time.sleep(0.5)
 
 
 def _import_of(client, key: str):
