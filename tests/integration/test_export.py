@@ -195,8 +195,31 @@ def test_an_export_imported_into_an_empty_table_gives_the_same_people(aws):
     report = s3_import.import_object(db.connection(), s3, obj, read_settings(), float("inf"))
 
     # Then every row is taken, and the people are the same: ids and every field
-    assert report["rows"] == {"read": len(before), "inserted": len(before), "duplicate": 0, "rejected": 0}
+    assert report["rows"] == counts(read=len(before), inserted=len(before))
     assert stored_people() == before
+
+    # When the same file is imported again into the same people, as an upsert
+    versions = stored_versions()
+    put = s3.put_object(Bucket=IMPORT_BUCKET, Key="upsert/export.csv", Body=data)
+    obj = ObjectRef(IMPORT_BUCKET, "upsert/export.csv", put["ETag"].strip('"'), None, len(data))
+    report = s3_import.import_object(db.connection(), s3, obj, read_settings(), float("inf"))
+
+    # Then it changes nothing: every row unchanged, no version or updated_at moved
+    assert report["status"] == "succeeded" and report["mode"] == "upsert"
+    assert report["rows"] == counts(read=len(before), unchanged=len(before))
+    assert stored_people() == before and stored_versions() == versions
+
+
+def counts(**given: int) -> dict[str, int]:
+    """An import's row counts: those given, every other zero."""
+    names = ("read", "inserted", "updated", "unchanged", "deleted", "conflict", "duplicate", "rejected")
+    return {name: given.get(name, 0) for name in names}
+
+
+def stored_versions() -> list[tuple]:
+    with db.cursor() as cur:
+        cur.execute("SELECT id, version, updated_at, change_id FROM people ORDER BY id")
+        return cur.fetchall()
 
 
 def test_an_empty_table_exports_a_header_alone(aws):
