@@ -29,6 +29,7 @@ import time
 from contextlib import closing
 from pathlib import Path
 
+from bench.measure import LambdaContext, moto_server, peak_rss_mb
 from bench.throwaway import throwaway_database
 from devstack.settings import ROOT
 from people_api import db
@@ -125,31 +126,13 @@ def child(key: str, size: int, result: str) -> None:
     event["Records"][0]["s3"]["object"].update(key=key, size=size, eTag=head["ETag"].strip('"'))
     del event["Records"][0]["s3"]["object"]["versionId"]
     s3_import.s3_client(), db.connection()  # a warm container: the timing leaves out cold-start work
-    ready_mb = _peak_rss_mb()
+    ready_mb = peak_rss_mb()
     started = time.perf_counter()
-    (report,) = lambda_handler(event, _Context())["reports"]
+    (report,) = lambda_handler(event, LambdaContext("import-benchmark", memory_limit_in_mb=1024))["reports"]
     seconds = time.perf_counter() - started
-    peak_mb = _peak_rss_mb()
+    peak_mb = peak_rss_mb()
     outcome = {"seconds": seconds, "ready_mb": ready_mb, "peak_mb": peak_mb, "report": report}
     Path(result).write_text(json.dumps(outcome))
-
-
-def _peak_rss_mb() -> float:
-    """This process's peak resident memory (VmHWM; unlike ru_maxrss it does not count the parent before exec)."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError("no VmHWM in /proc/self/status (the benchmark measures memory on Linux)")
-
-
-class _Context:
-    function_name = "import-benchmark"
-    memory_limit_in_mb = 1024
-    invoked_function_arn = "arn:aws:lambda:eu-west-1:123456789012:function:import-benchmark"
-    aws_request_id = "import-benchmark"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 900_000
 
 
 def load_data(conn, path: Path) -> tuple[float, int]:
@@ -220,22 +203,10 @@ def main() -> None:
         print(f"{args.write}: {args.rows:,} people, {args.write.stat().st_size / 1e6:.1f} MB")
         return
 
-    import logging
-
     import boto3
-    from moto.server import ThreadedMotoServer
 
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's server: no line per request
-
-    for name, value in {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench"}.items():
-        os.environ[name] = value
-    os.environ.setdefault("AWS_DEFAULT_REGION", "eu-west-1")
-    workdir = Path(tempfile.mkdtemp(prefix="import-bench-"))
-    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    moto.start()
-    host, port = moto.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
-    try:
+    with moto_server() as endpoint, tempfile.TemporaryDirectory(prefix="import-bench-") as tmp:
+        workdir = Path(tmp)
         full, small = workdir / "people-1.csv", workdir / "people-small.csv"
         started = time.perf_counter()
         generate(full, args.rows)
@@ -253,11 +224,6 @@ def main() -> None:
         ):
             rates, peaks = measure(conn, endpoint, settings.database, full, small, args.rows)
         report(rates, peaks, args.rows)
-    finally:
-        moto.stop()
-        for path in workdir.iterdir():
-            path.unlink()
-        workdir.rmdir()
 
 
 def report(rates: dict, peaks: dict, rows: int) -> None:

@@ -14,13 +14,13 @@ Run: PYTHONPATH=.:layers .venv/bin/python bench/import_modes.py [--rows N]   (DB
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import tempfile
 from contextlib import closing
 from pathlib import Path
 
 from bench.import_benchmark import BASELINE_TABLE, BUCKET, generate, load_data, run_import
+from bench.measure import moto_server
 from bench.throwaway import throwaway_database
 from people_api import db
 
@@ -103,19 +103,10 @@ def main() -> None:
     args = parser.parse_args()
 
     import boto3
-    from moto.server import ThreadedMotoServer
 
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    for name, value in {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench"}.items():
-        os.environ[name] = value
-    os.environ.setdefault("AWS_DEFAULT_REGION", "eu-west-1")
     os.environ["DB_READ_TIMEOUT"] = os.environ["DB_WRITE_TIMEOUT"] = "870"  # as template.yaml gives the import
-    workdir = Path(tempfile.mkdtemp(prefix="import-modes-bench-"))
-    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    moto.start()
-    host, port = moto.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
-    try:
+    with moto_server() as endpoint, tempfile.TemporaryDirectory(prefix="import-modes-bench-") as tmp:
+        workdir = Path(tmp)
         full, upsert, mirror = workdir / "people.csv", workdir / "upsert.csv", workdir / "mirror.csv"
         generate(full, args.rows)
         changed_copy(full, upsert, changed_at=3)
@@ -135,11 +126,6 @@ def main() -> None:
             results = measure(conn, endpoint, settings.database, files)
             load_rate = baseline(conn, upsert)
         report(results, load_rate)
-    finally:
-        moto.stop()
-        for path in workdir.iterdir():
-            path.unlink()
-        workdir.rmdir()
 
 
 if __name__ == "__main__":
