@@ -826,6 +826,22 @@ def test_a_slow_import_shows_its_progress_while_it_runs_then_its_final_figures(
     assert final["progress"]["seconds_left"] is None
 
 
+def test_a_running_import_says_its_mode_and_dry_run_while_it_runs(bucket, method, environment_api, monkeypatch):
+    # Given a slow file dropped for a dry run of an upsert
+    data = generated_csv(20_000)
+    event = bucket.put("dry-run/upsert/slow.csv", data)
+    real_open = s3_import._open
+    monkeypatch.setattr(s3_import, "_open", lambda s3, obj: _with_body(real_open(s3, obj), _SlowBody))
+
+    # When it is imported while a client polls GET /imports/{id}
+    seen, outcome = _import_while_watching(environment_api, event)
+
+    # Then every running record already says what the import is doing, not `add`
+    assert seen and {(r["mode"], r["dry_run"]) for r in seen} == {("upsert", True)}
+    [[report]] = outcome
+    assert report["status"] == "succeeded" and (report["mode"], report["dry_run"]) == ("upsert", True)
+
+
 def test_a_failure_midway_keeps_the_progress_reached_and_no_rows(bucket, method, environment_api, monkeypatch):
     api = environment_api
     data = generated_csv(20_000)

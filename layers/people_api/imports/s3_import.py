@@ -142,6 +142,7 @@ def _run(conn, s3, record: ImportRecord, settings: Settings, deadline: float) ->
         with closing(response["Body"]) as body:
             mode = mode_of(obj.key, response.get("Metadata"))
             record = replace(record, mode=mode.recorded, dry_run=mode.dry_run)
+            store.record_mode(conn, record.id, record.mode, record.dry_run)
             # A generator: the loader consumes it in its feeder thread, which so fills `tally` too.
             rows = _rows(body, mode, tally, settings.max_import_bytes, deadline)
             if mode.name != ADD:

@@ -90,6 +90,12 @@ def finish(conn: pymysql.Connection, ended: ImportRecord) -> None:
         )
 
 
+def record_mode(conn: pymysql.Connection, import_id: int, mode: str, dry_run: bool) -> None:
+    """The running import's mode, once its object says it (autocommit: a client polling the record sees it)."""
+    with conn.cursor() as cur:
+        cur.execute("UPDATE imports SET mode = %s, dry_run = %s WHERE id = %s", (mode, dry_run, import_id))
+
+
 def record_progress(conn: pymysql.Connection, import_id: int, rows: RowCounts, bytes_read: int) -> None:
     """How far a running import got, in autocommit on a connection other than the import's (whose
     transaction would hide it until the end); an import that ended meanwhile keeps its final figures."""
