@@ -201,3 +201,26 @@ def test_issuer_down_is_503_not_401(public_reads, people_db, token_issuer, capsy
 
     assert status_and_json(response) == (503, {"message": "tokens cannot be checked right now; try again"})
     assert "Traceback" in capsys.readouterr().err  # a fault shows its trace
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "groups", "status"),
+    [
+        ("POST", "/exports", None, 401),
+        ("GET", "/exports/1", None, 401),
+        ("GET", "/exports", [WRITER], 403),
+        ("POST", "/exports", [WRITER, IMPORT_READER], 403),
+        ("DELETE", "/exports/1", None, 404),
+        ("PUT", "/exports", None, 404),
+    ],
+)
+def test_the_gateways_own_refusals_of_the_export_are_no_store(
+    public_reads, people_db, token_issuer, method, path, groups, status
+):
+    """README, Caching: every error is no-store; a 404 is cacheable by default (RFC 9111) unless it says so."""
+    token = token_issuer.token(groups) if groups else None
+
+    response = call(public_reads, method, path, token)
+
+    assert response.status_code == status
+    assert response.headers["Cache-Control"] == "no-store"

@@ -516,8 +516,19 @@ def test_what_api_gateway_gets_for_each_route_and_the_refusals(reads):
     # And a refusal is a 401 with the Bearer challenge, a 403 without
     responses = body["x-amazon-apigateway-gateway-responses"]
     assert responses["UNAUTHORIZED"]["statusCode"] == "401"
-    assert responses["UNAUTHORIZED"]["responseParameters"] == {"gatewayresponse.header.WWW-Authenticate": "'Bearer'"}
-    assert (responses["ACCESS_DENIED"]["statusCode"], responses["ACCESS_DENIED"]["responseParameters"]) == ("403", {})
+    no_store = {"gatewayresponse.header.Cache-Control": "'no-store'"}
+    assert (
+        responses["UNAUTHORIZED"]["responseParameters"]
+        == {"gatewayresponse.header.WWW-Authenticate": "'Bearer'"} | no_store
+    )
+    assert (responses["ACCESS_DENIED"]["statusCode"], responses["ACCESS_DENIED"]["responseParameters"]) == (
+        "403",
+        no_store,
+    )
+    # And every answer of the gateway's own is no-store, as every error is (README, Caching)
+    assert {
+        kind: r["responseParameters"].get("gatewayresponse.header.Cache-Control") for kind, r in responses.items()
+    } == {kind: "'no-store'" for kind in responses}
 
 
 def test_the_stack_trusts_its_own_user_pool_unless_told_another_issuer():
