@@ -11,9 +11,7 @@ Run: PYTHONPATH=.:layers .venv/bin/python bench/age_paging.py [--rows N]   (`mak
 from __future__ import annotations
 
 import argparse
-import os
 import random
-import secrets
 import statistics
 import time
 from datetime import date, timedelta
@@ -22,8 +20,6 @@ from bench.throwaway import fill_people, throwaway_database
 from people_api import db
 from people_api.people import store as people_store
 from people_api.people.person import NewPerson, utc_today
-
-os.environ.setdefault("CURSOR_KEY", secrets.token_urlsafe(32))  # read when the first cursor is signed
 
 FULL_SORT = f"""
 SELECT {people_store.COLUMNS} FROM people

@@ -14,9 +14,7 @@ Run: PYTHONPATH=.:layers .venv/bin/python bench/change_feed.py [--rows N] [--cha
 from __future__ import annotations
 
 import argparse
-import os
 import random
-import secrets
 import statistics
 import time
 
@@ -26,7 +24,6 @@ from people_api.people import changes
 from people_api.people import store as people_store
 from people_api.people.person import NewPerson
 
-os.environ.setdefault("CURSOR_KEY", secrets.token_urlsafe(32))
 PAGE = 1000
 
 

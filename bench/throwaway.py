@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -16,8 +17,12 @@ from people_api.people.person import NewPerson
 
 @contextmanager
 def throwaway_database() -> Iterator[DatabaseSettings]:
-    """Its settings; DB_NAME names it for the code measured (the layer reads its settings from there)."""
+    """Its settings; DB_NAME names it for the code measured (the layer reads its settings from there).
+
+    CURSOR_KEY too, unless set: the reads sign their page cursors with it (and a function refuses to start without).
+    """
     os.environ.pop("DB_SECRET_ARN", None)  # the local server's own credentials, never a deployed secret
+    os.environ.setdefault("CURSOR_KEY", secrets.token_urlsafe(32))
     os.environ["DB_NAME"] = f"people_bench_{uuid.uuid4().hex[:12]}"
     settings = database_settings()
     migrations.create_database(settings)

@@ -17,8 +17,6 @@ import argparse
 import copy
 import importlib
 import json
-import os
-import secrets
 import statistics
 import time
 from contextlib import contextmanager
@@ -34,7 +32,6 @@ from people_api.imports.record import ObjectRef
 from people_api.imports.store import claim
 from people_api.observability import logger
 
-os.environ.setdefault("CURSOR_KEY", secrets.token_urlsafe(32))
 CONTEXT = SimpleNamespace(function_name="bench", memory_limit_in_mb=512, invoked_function_arn="arn", aws_request_id="r")
 
 
