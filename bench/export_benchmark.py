@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import subprocess
 import sys
@@ -27,7 +26,7 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
-from bench.measure import LambdaContext, moto_server, peak_rss_mb
+from bench.measure import LambdaContext, child_environment, moto_server, peak_rss_mb
 from bench.throwaway import fill_people, throwaway_database
 from devstack.settings import ROOT
 from people_api import db
@@ -109,15 +108,7 @@ def child(target: str, result: str) -> None:
 
 def run_export(endpoint: str, database: str, target: str) -> dict:
     result = Path(tempfile.mktemp(suffix=".json"))
-    env = os.environ | {
-        "PYTHONPATH": f"{ROOT}:{ROOT / 'layers'}",
-        "DB_NAME": database,
-        "AWS_ENDPOINT_URL_S3": endpoint,
-        "EXPORT_BUCKET": BUCKET,
-        "DB_READ_TIMEOUT": "870",
-        "POWERTOOLS_LOG_LEVEL": "WARNING",
-        "POWERTOOLS_METRICS_DISABLED": "true",
-    }
+    env = child_environment(database, endpoint, EXPORT_BUCKET=BUCKET, DB_READ_TIMEOUT="870")
     subprocess.run([sys.executable, __file__, "--child", target, str(result)], env=env, check=True)
     outcome = json.loads(result.read_text())
     result.unlink()

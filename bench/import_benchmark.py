@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import os
 import random
 import subprocess
 import sys
@@ -29,7 +28,7 @@ import time
 from contextlib import closing
 from pathlib import Path
 
-from bench.measure import LambdaContext, moto_server, peak_rss_mb
+from bench.measure import LambdaContext, child_environment, moto_server, peak_rss_mb
 from bench.throwaway import throwaway_database
 from devstack.settings import ROOT
 from people_api import db
@@ -97,16 +96,13 @@ def first_rows(source: Path, target: Path, rows: int) -> None:
 def run_import(endpoint: str, database: str, key: str, path: Path, method: str) -> dict:
     """The real handler, in a process of its own (its max RSS is the import's memory), for one S3 event."""
     result = Path(tempfile.mktemp(suffix=".json"))
-    env = os.environ | {
-        "PYTHONPATH": f"{ROOT}:{ROOT / 'layers'}",
-        "DB_NAME": database,
-        "AWS_ENDPOINT_URL_S3": endpoint,
-        "IMPORT_LOAD_METHOD": method,
-        "DB_LOCAL_INFILE": "true",  # as template.yaml gives the import function
-        "MAX_IMPORT_BYTES": str(1 << 30),
-        "POWERTOOLS_LOG_LEVEL": "WARNING",
-        "POWERTOOLS_METRICS_DISABLED": "true",
-    }
+    env = child_environment(
+        database,
+        endpoint,
+        IMPORT_LOAD_METHOD=method,
+        DB_LOCAL_INFILE="true",  # as template.yaml gives the import function
+        MAX_IMPORT_BYTES=str(1 << 30),
+    )
     subprocess.run(
         [sys.executable, __file__, "--child", key, str(path.stat().st_size), str(result)], env=env, check=True
     )
