@@ -8,11 +8,16 @@ the ratios are the medians of each run's ratio. The baselines:
   powertools  a one-route Powertools APIGatewayRestResolver, importing nothing of ours
   validating  the same with enable_validation=True and a typed query parameter
   s3          (import_csv's) a bare S3-event handler that creates a boto3 S3 client and lists the keys
+  sqs         (create_export's) a Powertools resolver built and a boto3 SQS client created
 CPU is the process's own (user + system, from wait4), wall the parent's clock around it, memory its peak RSS.
 The handlers read a throwaway database of their own (DB_* say which server; default local). The authorizer
 verifies a freshly signed RS256 token: its first call fetches the issuer's key set (served here on loopback,
 so the figure leaves out the internet round trip to Cognito). import_csv's first call is measured up to the
-S3 client it creates (what every event needs before its objects), not the import itself (bench/import_benchmark.py).
+S3 client it creates (what every event needs before its objects), not the import itself (bench/import_benchmark.py);
+create_export's up to the SQS client its first request creates (the message needs a queue: moto would measure moto).
+Every module is imported from bytecode, as `make build` ships the functions and the layer (docs/deploy.md,
+Bytecode): each process finds it under one PYTHONPYCACHEPREFIX, written by a first run of each code that is
+not counted.
 --tracing also measures what the stack's Tracing=Active parameter changes in the process: the environment
 Lambda gives a traced function (README, Tracing), paired the same way.
 Run: PYTHONPATH=.:layers .venv/bin/python bench/cold_start.py [--runs N] [--tracing]   (`make bench` sets PYTHONPATH)
@@ -26,6 +31,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 
@@ -59,6 +65,10 @@ BASELINES = {
     "@app.get('/ping')\n"
     "def ping(limit: Annotated[int, Query(ge=1)] = 1) -> dict:\n    return {'ok': True}\n"
     "app.resolve(json.load(open('events/ping.json')), None)\n",
+    "sqs": "import boto3\n"
+    "from aws_lambda_powertools.event_handler import APIGatewayRestResolver\n"
+    "app = APIGatewayRestResolver()\n"
+    "boto3.client('sqs')\n",
     "s3": "import json\n"
     "import boto3\n"
     "def handler(event, context):\n"
@@ -67,7 +77,7 @@ BASELINES = {
     "handler(json.load(open('events/import_csv.json')), None)\n",
 }
 API_BASELINES = ("json", "powertools", "validating")
-BASELINES_OF = {"import_csv": ("json", "s3")}
+BASELINES_OF = {"import_csv": ("json", "s3"), "create_export": ("json", "powertools", "sqs")}
 
 # What Lambda sets for a function with active tracing (docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html).
 TRACED_ENVIRONMENT = {
@@ -81,6 +91,8 @@ XRAY_SDK = "from aws_xray_sdk.core import patch, xray_recorder\npatch(['pymysql'
 def handler_code(folder: str, overrides: dict) -> str:
     if folder == "import_csv":
         return f"import functions.{folder}.app\nfrom people_api.imports import s3_import\ns3_import.s3_client()\n"
+    if folder == "create_export":
+        return f"import functions.{folder}.app\nfrom people_api.exports import s3_export\ns3_export.sqs_client()\n"
     return (
         f"import json\nimport functions.{folder}.app as handler\n{CONTEXT}"
         f"event = json.load(open('events/{folder}.json')) | {overrides!r}\n"
@@ -115,8 +127,11 @@ def run(code: str, extra_env: dict[str, str] | None = None) -> Run:
 
 
 def paired(codes: dict[str, str], runs: int, envs: dict[str, dict] | None = None) -> dict[str, list[Run]]:
-    """Each code once per run, one after the other, the order turned by one each run."""
+    """Each code once per run, one after the other, the order turned by one each run (after a first run of each,
+    not counted, that leaves its modules' bytecode behind)."""
     names = list(codes)
+    for name in names:
+        run(codes[name], (envs or {}).get(name))
     results: dict[str, list[Run]] = {name: [] for name in names}
     for i in range(runs):
         for name in names[i % len(names) :] + names[: i % len(names)]:
@@ -169,7 +184,9 @@ def main() -> None:
     from bench.throwaway import throwaway_database
     from devstack.functions import load_functions
 
-    with throwaway_database():
+    with throwaway_database(), tempfile.TemporaryDirectory(prefix="bytecode-") as bytecode:
+        os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+        os.environ["PYTHONPYCACHEPREFIX"] = bytecode
         functions = load_functions(ROOT / "template.yaml").values()
         api_functions = sorted(f.code_dir.name for f in functions if f.serves_api)
         issuer = LocalIssuer()
@@ -186,7 +203,7 @@ def measure(folders: list[str], runs: int, overrides: dict) -> None:
     print(f"medians of {runs} runs; ratios: medians of each run's ratio, CPU (wall for the powertools column)")
     print(
         f"{'function':<17}{'cpu ms':>8}{'wall ms':>8}{'peak MiB':>9}  "
-        f"{'x json':>7}{'x powertools':>13}{'(wall)':>7}{'x validating':>13}{'x s3':>6}"
+        f"{'x json':>7}{'x powertools':>13}{'(wall)':>7}{'x validating':>13}{'x boto3':>8}"
     )
     baselines_shown: set[str] = set()
     for folder in folders:
@@ -200,7 +217,7 @@ def measure(folders: list[str], runs: int, overrides: dict) -> None:
         print(
             f"{folder:<17}{median(ours, 'cpu_ms'):>8.1f}{median(ours, 'wall_ms'):>8.1f}{peak:>9.1f}  "
             f"{cells.get('json', '-'):>7}{cells.get('powertools', '-'):>13}{wall:>7}"
-            f"{cells.get('validating', '-'):>13}{cells.get('s3', '-'):>6}"
+            f"{cells.get('validating', '-'):>13}{cells.get('s3', cells.get('sqs', '-')):>8}"
         )
         for base in bases:
             if base not in baselines_shown:
