@@ -3,15 +3,14 @@
 from http import HTTPStatus
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 
 from people_api.auth import access
 from people_api.http.cursors import DEFAULT_LIMIT, PEOPLE_BY_ID
 from people_api.http.requests import json_object_body
-from people_api.http.resolver import make_resolver
-from people_api.http.responses import JSON, people_json
-from people_api.observability import logger, metrics
+from people_api.http.resolver import api_handler, make_resolver
+from people_api.http.responses import listing_response
+from people_api.observability import metrics
 from people_api.people.person import person_from_json, utc_today
 from people_api.people.store import add_person, people_in_id_order
 
@@ -27,10 +26,11 @@ def create_person() -> Response[dict]:
     metrics.add_metric(name="PeopleCreated", unit=MetricUnit.Count, value=1)
     first_people = people_in_id_order(0, DEFAULT_LIMIT + 1)
     first_page = PEOPLE_BY_ID.page(first_people, DEFAULT_LIMIT, lambda last: (last.id,), lambda p: p.as_json(today))
-    return Response(
-        status_code=HTTPStatus.CREATED,
-        content_type=JSON,
-        body={"person": person.as_json(today), **people_json(first_page)},
+    return listing_response(
+        "people",
+        first_page,
+        fields={"person": person.as_json(today)},
+        status=HTTPStatus.CREATED,
         headers={"Location": f"{_collection_path()}/{person.id}", "ETag": person.etag},
     )
 
@@ -40,7 +40,4 @@ def _collection_path() -> str:
     return (app.current_event.request_context.path or app.current_event.path).rstrip("/")
 
 
-@metrics.log_metrics
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
-def lambda_handler(event, context):
-    return app.resolve(event, context)
+lambda_handler = metrics.log_metrics(api_handler(app))

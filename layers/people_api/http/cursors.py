@@ -40,9 +40,14 @@ class InvalidCursor(ValueError):
 
 @dataclass(frozen=True)
 class Page:
-    """A page of a listing: its items as JSON, and the cursor of the next page (None after the last)."""
+    """A page of a listing: its items as JSON, and the cursor of the next page (None after the last).
+
+    `items_json`: the items encoded as the answer carries them (the encoding the page's size was measured
+    with), so that the answer reuses it instead of encoding the page again (http/responses.py).
+    """
 
     items: list[Any]
+    items_json: str
     next_cursor: str | None
 
 
@@ -95,13 +100,15 @@ class Listing:
         next cursor goes on after the last row the page holds. `resume`: where the next page starts when the
         rows stop before the listing does (the change feed's reading budget); None: the listing ends with them."""
         items = [as_json(row) for row in rows[:limit]]
-        if answer_bytes(items) > PAGE_BYTES:  # the whole page at once: one encoding, not one per item
+        items_json = compact_json(items)  # the whole page at once: one encoding, not one per item
+        if proxy_bytes(items_json) > PAGE_BYTES:
             items = _cut_to_page_bytes(items)
+            items_json = compact_json(items)
         if len(items) < min(len(rows), limit):
-            return Page(items, encode_cursor(self.name, *position_of(rows[len(items) - 1])))
+            return Page(items, items_json, encode_cursor(self.name, *position_of(rows[len(items) - 1])))
         if len(rows) > limit:
-            return Page(items, encode_cursor(self.name, *position_of(rows[limit - 1])))
-        return Page(items, None if resume is None else encode_cursor(self.name, *resume))
+            return Page(items, items_json, encode_cursor(self.name, *position_of(rows[limit - 1])))
+        return Page(items, items_json, None if resume is None else encode_cursor(self.name, *resume))
 
 
 def _cut_to_page_bytes(items: list[Any]) -> list[Any]:
@@ -115,17 +122,20 @@ def _cut_to_page_bytes(items: list[Any]) -> list[Any]:
 
 
 def answer_bytes(value: Any) -> int:
-    """The bytes a JSON value takes in the Lambda response that carries it.
+    """The bytes a JSON value takes in the Lambda response that carries it."""
+    return proxy_bytes(compact_json(value))
 
-    The resolver writes the body as compact JSON in ASCII (Powertools' serializer: json.dumps with its
-    default ensure_ascii, so every other character is a \\u escape, and an astral one two of them), and
-    the proxy response carries that body as a JSON string, which escapes each quote and backslash again.
-    """
-    body = _compact_json(value)
+
+def proxy_bytes(body: str) -> int:
+    """The bytes a JSON body (compact_json's) takes in the Lambda response: the proxy response carries it as a
+    JSON string, which escapes each quote and backslash again."""
     return len(body) + body.count('"') + body.count("\\")
 
 
-_compact_json = json.JSONEncoder(separators=(",", ":")).encode  # one encoder: json.dumps builds one per call
+# JSON as the answers carry it: compact, in ASCII (every other character a \\u escape, an astral one two of
+# them), as Powertools' serializer writes a body (json.dumps with its default ensure_ascii). One encoder:
+# json.dumps builds one per call.
+compact_json = json.JSONEncoder(separators=(",", ":")).encode
 
 
 # The API's listings, in one place: a cursor of one is refused by the others because the names differ.
