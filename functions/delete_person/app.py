@@ -3,15 +3,14 @@
 from http import HTTPStatus
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 
 from people_api.auth import access
 from people_api.errors import NotFound
 from people_api.http.conditional import PreconditionFailed, require_match
 from people_api.http.requests import path_id, request_header
-from people_api.http.resolver import make_resolver
-from people_api.observability import logger, metrics
+from people_api.http.resolver import api_handler, make_resolver
+from people_api.observability import metrics
 from people_api.people.store import erase_person, person_by_id
 
 app = make_resolver()
@@ -34,7 +33,4 @@ def delete_person(id: str) -> Response[None]:
     return Response(status_code=HTTPStatus.NO_CONTENT)
 
 
-@metrics.log_metrics
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
-def lambda_handler(event, context):
-    return app.resolve(event, context)
+lambda_handler = metrics.log_metrics(api_handler(app))

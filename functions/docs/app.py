@@ -19,13 +19,11 @@ from pathlib import Path
 from string import Template
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.logging import correlation_paths
 
 from people_api.errors import NotFound
 from people_api.http.conditional import not_modified
 from people_api.http.requests import request_header
-from people_api.http.resolver import make_resolver
-from people_api.observability import logger
+from people_api.http.resolver import api_handler, make_resolver
 
 HERE = Path(__file__).parent
 SWAGGER_UI = files("aws_lambda_powertools.event_handler.openapi") / "swagger_ui"
@@ -96,6 +94,4 @@ def cacheable(content_type: str, text: str, max_age: int) -> Response[str | None
     return Response(status_code=HTTPStatus.OK, content_type=content_type, body=text, headers=headers)
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
-def lambda_handler(event, context):
-    return app.resolve(event, context)
+lambda_handler = api_handler(app)

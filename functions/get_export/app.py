@@ -3,16 +3,14 @@
 from datetime import UTC, datetime
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.logging import correlation_paths
 
 from people_api.config import read_settings
 from people_api.errors import NotFound
 from people_api.exports import s3_export
 from people_api.exports.store import export_by_id
 from people_api.http.requests import path_id
-from people_api.http.resolver import make_resolver
+from people_api.http.resolver import api_handler, make_resolver
 from people_api.http.responses import JSON, NO_STORE
-from people_api.observability import logger
 
 app = make_resolver()
 
@@ -32,6 +30,4 @@ def get_export(id: str) -> Response[dict]:
     )
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
-def lambda_handler(event, context):
-    return app.resolve(event, context)
+lambda_handler = api_handler(app)

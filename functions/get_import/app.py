@@ -1,12 +1,9 @@
 """GET /imports/{id}: one CSV import, with its first row errors."""
 
-from aws_lambda_powertools.logging import correlation_paths
-
 from people_api.errors import NotFound
 from people_api.http.requests import path_id
-from people_api.http.resolver import make_resolver
+from people_api.http.resolver import api_handler, make_resolver
 from people_api.imports.store import import_by_id
-from people_api.observability import logger
 
 app = make_resolver()
 
@@ -20,6 +17,4 @@ def get_import(id: str) -> dict:
     return record.as_json()
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
-def lambda_handler(event, context):
-    return app.resolve(event, context)
+lambda_handler = api_handler(app)

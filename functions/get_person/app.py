@@ -3,13 +3,11 @@
 from http import HTTPStatus
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.logging import correlation_paths
 
 from people_api.http.conditional import not_modified
 from people_api.http.requests import path_id, request_header
-from people_api.http.resolver import make_resolver
+from people_api.http.resolver import api_handler, make_resolver
 from people_api.http.responses import person_response
-from people_api.observability import logger
 from people_api.people.person import utc_today
 from people_api.people.store import person_by_id
 
@@ -24,6 +22,4 @@ def get_person(id: str) -> Response[dict | None]:
     return person_response(person, utc_today())
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
-def lambda_handler(event, context):
-    return app.resolve(event, context)
+lambda_handler = api_handler(app)

@@ -1,14 +1,12 @@
 """GET /people/changes: the people written and the ids erased since a token, in the order they committed."""
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.logging import correlation_paths
 
 from people_api.config import read_settings
 from people_api.http.feed import changes_page
 from people_api.http.requests import page_parameters, since_parameter
-from people_api.http.resolver import make_resolver
+from people_api.http.resolver import api_handler, make_resolver
 from people_api.http.responses import JSON, NO_STORE
-from people_api.observability import logger
 from people_api.people.person import utc_today
 
 app = make_resolver()
@@ -22,6 +20,4 @@ def people_changes() -> Response[dict]:
     return Response(status_code=200, content_type=JSON, body=page, headers={"Cache-Control": NO_STORE})
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
-def lambda_handler(event, context):
-    return app.resolve(event, context)
+lambda_handler = api_handler(app)

@@ -1,16 +1,15 @@
 """PATCH /people/{id}: correct a person with a JSON Merge Patch (RFC 7396), optionally If-Match."""
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 
 from people_api.auth import access
 from people_api.errors import Conflict
 from people_api.http.conditional import PreconditionFailed, require_match
 from people_api.http.requests import json_object_body, path_id, request_header
-from people_api.http.resolver import make_resolver
+from people_api.http.resolver import api_handler, make_resolver
 from people_api.http.responses import person_response
-from people_api.observability import logger, metrics
+from people_api.observability import metrics
 from people_api.people.person import person_from_patch, utc_today
 from people_api.people.store import person_by_id, update_if_current
 
@@ -43,7 +42,4 @@ def update_person(id: str) -> Response[dict]:
     raise Conflict("the person kept changing while this request was applied; try again")
 
 
-@metrics.log_metrics
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
-def lambda_handler(event, context):
-    return app.resolve(event, context)
+lambda_handler = metrics.log_metrics(api_handler(app))

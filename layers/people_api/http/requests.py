@@ -163,10 +163,14 @@ def require_media_type(event: BaseProxyEvent, media_types: tuple[str, ...]) -> N
 
 def request_header(app: APIGatewayRestResolver, name: str) -> str | None:
     """A request header's value; repeated headers joined with commas, as RFC 9110 reads them."""
-    event = app.current_event
+    event = app.current_event.raw_event  # the event's own dicts: Powertools builds a case-blind copy on each read
     lowered = name.lower()
-    repeated = [v for k, values in (event.multi_value_headers or {}).items() if k.lower() == lowered for v in values]
-    return ", ".join(repeated) if repeated else event.headers.get(name)
+    repeated = [
+        v for k, values in (event.get("multiValueHeaders") or {}).items() if k.lower() == lowered for v in values
+    ]
+    if repeated:
+        return ", ".join(repeated)
+    return next((v for k, v in (event.get("headers") or {}).items() if k.lower() == lowered), None)
 
 
 def percent_decoded(segment: str, name: str) -> str:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from http import HTTPStatus
+from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response
 
@@ -18,6 +20,7 @@ from people_api.http.requests import (
     UnsupportedMediaType,
 )
 from people_api.http.responses import cache_control, error_response
+from people_api.observability import logger
 from people_api.people.person import PersonInvalid
 
 DATABASE_RETRY_AFTER_SECONDS = 5
@@ -88,3 +91,19 @@ def make_resolver() -> APIGatewayRestResolver:
         return error_response(HTTPStatus.NOT_FOUND, "no such route")
 
     return app
+
+
+def api_handler(app: APIGatewayRestResolver) -> Callable[[dict, Any], dict]:
+    """An API function's Lambda handler: `app` answers, and the request's log lines carry Lambda's context and
+    API Gateway's request id (`correlation_id`).
+
+    The request id is read from the event as it is: Powertools' `correlation_id_path` evaluates a JMESPath
+    expression on every request (about 10 µs, a fiftieth of a read of one person; README, Speed).
+    """
+
+    @logger.inject_lambda_context
+    def lambda_handler(event: dict, context: Any) -> dict:
+        logger.set_correlation_id((event.get("requestContext") or {}).get("requestId"))
+        return app.resolve(event, context)
+
+    return lambda_handler
