@@ -130,7 +130,9 @@ def import_by_id(import_id: int, conn: pymysql.Connection) -> ImportRecord | Non
     return None if row is None else _record(row)
 
 
-def import_json(import_id: int, conn: pymysql.Connection | None = None, with_errors: bool = True) -> dict | None:
+def import_json(
+    import_id: int, conn: pymysql.Connection | None = None, with_errors: bool = True
+) -> dict[str, Any] | None:
     """The record as `GET /imports/{id}` and the reports answer it, or None; on `conn` (the import's own), else on
     this thread's connection (the API's)."""
     columns = _RECORD_COLUMNS if with_errors else _LISTED_COLUMNS
@@ -185,7 +187,7 @@ def _record(row: tuple) -> ImportRecord:
 
 def _json(row: tuple, with_errors: bool) -> dict[str, Any]:
     """A record as the API and the reports answer it, straight from its row: no ImportRecord on the way, whose
-    frozen dataclasses took as long as the JSON itself for the 100 records of a `GET /imports` page."""
+    frozen dataclasses took about as long as the JSON itself for the 100 records of a `GET /imports` page."""
     (import_id, bucket, key, etag, version_id, size, status, message, read, inserted, duplicate, rejected) = row[:12]
     row_errors, attempts, report_key, bytes_read, progress_at, created_at, started_at, finished_at = row[12:20]
     mode, dry_run, updated, unchanged, deleted, conflict, changes = row[20:]
