@@ -1,14 +1,14 @@
 """Warm requests of each read route, in this process, against a bare pymysql handler running the same SQL.
 
 Fills a throwaway database with N people (default 100,000) and 200 import records, then, for each read
-route, calls its real handler (functions/<name>/app.py, warm: its connection open, its modules loaded) and
-the baseline one after the other, N times (the order turned each time). The baseline is what the request
-needs at the least: a handler that runs, on one pymysql connection, the very statements the route ran
-(recorded from its first call) and answers `json.dumps` of the rows. A second baseline (pt) runs that bare
-handler inside a one-route Powertools resolver: the floor of any Powertools function, so `x pt` is what
-the layer and the handler add above it. CPU (this process's) and wall medians; the ratios are the medians
-of each pair's ratio (the order turned each time), so a busy moment of the machine hits them alike.
-Run: PYTHONPATH=.:layers .venv/bin/python bench/warm_requests.py [--rows N] [--requests N]
+route (or those --routes names), calls its real handler (functions/<name>/app.py, warm: its connection open,
+its modules loaded) and the baseline one after the other, N times (the order turned each time). The baseline
+is what the request needs at the least: a handler that runs, on one pymysql connection, the very statements
+the route ran (recorded from its first call) and answers `json.dumps` of the rows. A second baseline (pt)
+runs that bare handler inside a one-route Powertools resolver: the floor of any Powertools function, so
+`x pt` is what the layer and the handler add above it. CPU (this process's) and wall medians; the ratios are
+the medians of each pair's ratio (the order turned each time), so a busy moment of the machine hits them alike.
+Run: PYTHONPATH=.:layers .venv/bin/python bench/warm_requests.py [--rows N] [--requests N] [--routes a,b]
 """
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ from bench.throwaway import fill_people, throwaway_database
 from devstack.settings import ROOT
 from people_api import db
 from people_api.http.cursors import PEOPLE_BY_AGE, PEOPLE_BY_ID, encode_cursor
-from people_api.imports.record import ObjectRef
-from people_api.imports.store import claim
+from people_api.imports import store
+from people_api.imports.record import REJECTED, SUCCEEDED, ObjectRef, RowCounts
 from people_api.observability import logger
 
 CONTEXT = SimpleNamespace(function_name="bench", memory_limit_in_mb=512, invoked_function_arn="arn", aws_request_id="r")
@@ -60,7 +60,9 @@ def requests(rows: int) -> dict[str, tuple[str, dict]]:
 
 
 def fill(rows: int) -> None:
-    """`rows` people of mixed ages and dates, and 200 import records."""
+    """`rows` people of mixed ages and dates, and 200 import records: finished most of them, as a listing finds
+    them (a tenth each pending, running and rejected, the rest succeeded with two row errors)."""
+    from dataclasses import replace
     from datetime import date, timedelta
     from random import Random
 
@@ -76,7 +78,18 @@ def fill(rows: int) -> None:
     fill_people(rows, person_of)
     conn = db.connection()
     for i in range(200):
-        claim(conn, ObjectRef("bench-bucket", f"upload-{i}.csv", f"etag-{i}", None, 1000 + i))
+        import_id = store.claim(conn, ObjectRef("bench-bucket", f"upload-{i}.csv", f"etag-{i}", None, 1000 + i))
+        if i % 10 == 0:
+            continue  # pending
+        started = store.start(conn, import_id)
+        if i % 10 == 1:
+            store.record_progress(conn, import_id, RowCounts(read=10 * i), 500 + i)  # running
+            continue
+        status, message = (REJECTED, "line 2: expected 6 columns, found 5") if i % 10 == 2 else (SUCCEEDED, None)
+        errors = [{"line": line, "field": "age", "message": "must be a whole number"} for line in (3, 8)]
+        counts = RowCounts(read=20 * i, inserted=20 * i - 2, rejected=2) if status == SUCCEEDED else RowCounts()
+        ended = replace(started, status=status, message=message, rows=counts, errors=errors, bytes_read=1000 + i)
+        store.finish(conn, replace(ended, report_key=f"reports/upload-{i}.csv/import-{import_id}-{status}.json"))
 
 
 @contextmanager
@@ -141,6 +154,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--requests", type=int, default=300, help="of each route and of its baseline")
+    parser.add_argument("--routes", help="only these routes, by label, comma-separated (list_imports,get_import)")
     args = parser.parse_args()
     logger.setLevel("WARNING")  # as deployed reads log nothing per request either (their lines are INFO at most)
     with throwaway_database() as settings:
@@ -153,7 +167,9 @@ def main() -> None:
             f"{'pt/bare cpu':>12}{'x pt cpu':>11}"
         )
         bare_conn = db.connect(settings)
-        for label, (function, overrides) in requests(args.rows).items():
+        routes = requests(args.rows)  # inside: the cursors in them are signed with the throwaway CURSOR_KEY
+        for label in args.routes.split(",") if args.routes else routes:
+            function, overrides = routes[label]
             event = json.loads((ROOT / "events" / f"{function}.json").read_text()) | overrides
             handler = importlib.import_module(f"functions.{function}.app").lambda_handler
             with recorded_statements() as statements:

@@ -19,7 +19,7 @@ from rich.progress import BarColumn, Progress, TaskID, TaskProgressColumn, TextC
 from devstack import logs
 from people_api import db
 from people_api.imports import store as imports_store
-from people_api.imports.record import RUNNING, ImportRecord, ObjectRef
+from people_api.imports.record import RUNNING, ImportRecord, ObjectRef, timings_json
 
 POLL_SECONDS = 0.5
 PLAIN_EVERY_SECONDS = 5.0
@@ -84,7 +84,7 @@ class ProgressLines:
 
 def summary(record: ImportRecord) -> str:
     """One line for an import that ended."""
-    rows, seconds = record.rows, record.as_json()["timings"]["seconds"]
+    rows, seconds = record.rows, timings_json(record.created_at, record.started_at, record.finished_at)["seconds"]
     line = (
         f"{record.object.key}: {record.status}, {rows.read:,} rows read, {rows.inserted:,} inserted,"
         f" {rows.duplicate:,} duplicate, {rows.rejected:,} rejected"

@@ -15,8 +15,8 @@ app = make_resolver()
 def list_imports() -> Response[dict]:
     limit, cursor = page_parameters(app)
     (before_id,) = IMPORTS_NEWEST_FIRST.after(cursor)
-    records = imports_newest_first(before_id, limit + 1)
-    page = IMPORTS_NEWEST_FIRST.page(records, limit, lambda last: (last.id,), lambda r: r.as_json(with_errors=False))
+    records = imports_newest_first(before_id, limit + 1)  # already JSON
+    page = IMPORTS_NEWEST_FIRST.page(records, limit, lambda last: (last["id"],), lambda record: record)
     return listing_response("imports", page)
 
 

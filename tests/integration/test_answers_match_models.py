@@ -8,13 +8,13 @@ answer lacks fails here, before schemathesis or a generated client would notice.
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from dataclasses import replace
 
-import pytest
-
+from people_api import db
 from people_api.contract import models
 from people_api.contract.operations import OPERATIONS, RESPONSES
-from people_api.imports.record import RUNNING, SUCCEEDED, ImportRecord, ObjectRef, RowCounts
+from people_api.imports import store
+from people_api.imports.record import SUCCEEDED, ObjectRef, RowCounts
 
 
 def model_of(method: str, path: str, status: int) -> type:
@@ -68,42 +68,36 @@ def test_the_errors_answer_as_their_models(people_db, api):
     person_route(api, "GET", "/people", "/people", 422, query={"limit": "0"})
 
 
-MOMENT = datetime(2026, 12, 2, 12, 0, 0, 123456)
 OBJECT = ObjectRef("people-import", "uploads/people.csv", "9b2cf535f27731c974343645a3985328", None, 412)
 
 
-@pytest.mark.parametrize(
-    "record",
-    [
-        ImportRecord(1, OBJECT, "pending", created_at=MOMENT),
-        ImportRecord(
-            2,
-            OBJECT,
-            RUNNING,
-            rows=RowCounts(5, 3),
-            attempts=1,
-            bytes_read=100,
-            progress_at=MOMENT,
-            created_at=MOMENT,
-            started_at=MOMENT,
-        ),
-        ImportRecord(
-            3,
-            OBJECT,
-            SUCCEEDED,
-            rows=RowCounts(7, 6, 0, 1),
-            attempts=1,
-            report_key="reports/x.json",
+def test_import_records_answer_as_their_models(empty_db, api):
+    # Given a pending, a running and a succeeded import (with a row error and a change)
+    conn = db.connection()
+    store.claim(conn, OBJECT)
+    running = store.claim(conn, replace(OBJECT, etag="etag-running", size=1000))
+    store.start(conn, running)
+    store.record_progress(conn, running, RowCounts(5, 3), 100)
+    succeeded = store.start(conn, store.claim(conn, replace(OBJECT, etag="etag-succeeded")))
+    store.finish(
+        conn,
+        replace(
+            succeeded,
+            status=SUCCEEDED,
+            mode="upsert",
+            rows=RowCounts(7, 5, 0, 1, updated=1),
             errors=[{"line": 4, "field": "first_name", "message": "a person needs a first_name or a last_name"}],
+            changes=[{"id": 3, "change": "updated", "fields": ["age"]}],
+            report_key="reports/x.json",
             bytes_read=412,
-            progress_at=MOMENT,
-            created_at=MOMENT,
-            started_at=MOMENT,
-            finished_at=MOMENT,
         ),
-    ],
-    ids=["pending", "running", "succeeded"],
-)
-def test_an_import_record_answers_as_its_models(record):
-    assert_matches(model_of("GET", "/imports/{id}", 200), record.as_json())
-    assert_matches(models.ImportSummary, record.as_json(with_errors=False))
+    )
+    # Then the listing and each record answer as their models
+    listed = api("list_imports", "GET", "/imports", "/imports")
+    assert listed.status == 200 and len(listed.json["imports"]) == 3
+    assert_matches(model_of("GET", "/imports", 200), listed.json)
+    for import_id in (1, running, succeeded.id):
+        answer = api("get_import", "GET", f"/imports/{import_id}", "/imports/{id}", path_params={"id": str(import_id)})
+        assert answer.status == 200
+        assert_matches(model_of("GET", "/imports/{id}", 200), answer.json)
+    assert answer.json["errors"] and answer.json["changes"]  # the last, the succeeded one, with its lists

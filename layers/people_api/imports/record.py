@@ -1,4 +1,4 @@
-"""The record of one CSV import of one S3 object, and its JSON, which `GET /imports` and the S3 reports share."""
+"""The record of one CSV import of one S3 object, and the parts of its JSON (imports/store.py builds it)."""
 
 from __future__ import annotations
 
@@ -78,44 +78,40 @@ class ImportRecord:
     started_at: datetime | None = None
     finished_at: datetime | None = None
 
-    def as_json(self, with_errors: bool = True) -> dict[str, Any]:
-        body = {
-            "id": self.id,
-            "bucket": self.object.bucket,
-            "key": self.object.key,
-            "etag": self.object.etag,
-            "version_id": self.object.version_id,
-            "size_bytes": self.object.size,
-            "status": self.status,
-            "mode": self.mode,
-            "dry_run": self.dry_run,
-            "message": self.message,
-            "rows": self.rows.as_json(),
-            "progress": self.progress_json(),
-            "attempts": self.attempts,
-            "report_key": self.report_key,
-            "timings": timings_json(self.created_at, self.started_at, self.finished_at),
-        }
-        if with_errors:
-            body["errors"] = self.errors
-            body["changes"] = self.changes
-        return body
-
     def progress_json(self) -> dict[str, Any]:
-        """How far the latest attempt got: bytes, share of the file, rate and (while running) time left."""
-        size, done = self.object.size, self.bytes_read
-        until = self.finished_at or self.progress_at
-        seconds = (until - self.started_at).total_seconds() if until and self.started_at else None
-        seconds_left = None
-        if self.status == RUNNING and seconds and done:
-            seconds_left = round(seconds * max(size - done, 0) / done, 1)
-        return {
-            "bytes_read": done,
-            "percent": round(min(100.0, 100 * done / size), 1) if size else None,
-            "rows_per_second": round(self.rows.read / seconds) if seconds else None,
-            "seconds_left": seconds_left,
-            "updated_at": iso_json(self.progress_at),
-        }
+        return progress_json(
+            self.status,
+            self.object.size,
+            self.bytes_read,
+            self.rows.read,
+            self.started_at,
+            self.progress_at,
+            self.finished_at,
+        )
+
+
+def progress_json(
+    status: str,
+    size: int,
+    done: int,
+    rows_read: int,
+    started: datetime | None,
+    progress_at: datetime | None,
+    finished: datetime | None,
+) -> dict[str, Any]:
+    """How far an import's latest attempt got: bytes, share of the file, rate and (while running) time left."""
+    until = finished or progress_at
+    seconds = (until - started).total_seconds() if until and started else None
+    seconds_left = None
+    if status == RUNNING and seconds and done:
+        seconds_left = round(seconds * max(size - done, 0) / done, 1)
+    return {
+        "bytes_read": done,
+        "percent": round(min(100.0, 100 * done / size), 1) if size else None,
+        "rows_per_second": round(rows_read / seconds) if seconds else None,
+        "seconds_left": seconds_left,
+        "updated_at": iso_json(progress_at),
+    }
 
 
 def timings_json(created: datetime | None, started: datetime | None, finished: datetime | None) -> dict[str, Any]:

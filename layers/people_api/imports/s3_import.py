@@ -122,8 +122,8 @@ def import_object(conn, s3, obj: ObjectRef, settings: Settings, ends_at: float) 
     if not store.lock(conn, import_id, max(1, int(wait_seconds))):
         raise ImportBusy(f"import {import_id} of s3://{obj.bucket}/{obj.key} is still running in another delivery")
     try:
-        previous = store.import_by_id(import_id, conn)
-        if previous.status in FINISHED:
+        previous = store.import_json(import_id, conn, with_errors=False)
+        if previous["status"] in FINISHED:
             return _already_imported(s3, obj, previous)
         return _run(conn, s3, store.start(conn, import_id), settings, deadline)
     finally:
@@ -259,19 +259,21 @@ def _record_failure(conn, s3, ended: ImportRecord, started_at: datetime, clock: 
         logger.error("could not write the failure report", extra={"import_id": ended.id, **error_fields(error)})
 
 
-def _already_imported(s3, obj: ObjectRef, previous: ImportRecord) -> dict[str, Any]:
+def _already_imported(s3, obj: ObjectRef, previous: dict[str, Any]) -> dict[str, Any]:
+    """Report an event for content imported before: `previous`, that import's record as `GET /imports` lists it."""
+    previous_id = previous["id"]
     report = {
-        "import_id": previous.id,
+        "import_id": previous_id,
         "status": ALREADY_IMPORTED,
-        "message": f"this content (bucket, key and ETag) was already imported as import {previous.id}"
-        f" ({previous.status}); nothing was done",
+        "message": f"this content (bucket, key and ETag) was already imported as import {previous_id}"
+        f" ({previous['status']}); nothing was done",
         "object": obj.as_json(),
-        "import": previous.as_json(with_errors=False),
+        "import": previous,
     }
-    key = report_key(obj, previous.id, ALREADY_IMPORTED)
+    key = report_key(obj, previous_id, ALREADY_IMPORTED)
     _put_report(s3, obj.bucket, key, report)
     metrics.add_metric(name="ImportsAlreadyDone", unit=MetricUnit.Count, value=1)
-    logger.info("already imported", extra={"import_id": previous.id, "key": obj.key, "report_key": key})
+    logger.info("already imported", extra={"import_id": previous_id, "key": obj.key, "report_key": key})
     return report
 
 
