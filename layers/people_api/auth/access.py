@@ -7,8 +7,7 @@ asked about: a reader's cached policy cannot let a POST through, a writer's cann
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event import (
     APIGatewayAuthorizerResponse,
@@ -43,8 +42,7 @@ OPEN_ROUTES = (("GET", "/ping"), ("GET", "/docs"), ("GET", "/docs/*"))  # /docs:
 ANONYMOUS = "anonymous"
 
 
-@dataclass(frozen=True)
-class Caller:
+class Caller(NamedTuple):
     """Who a token names, and what it may do."""
 
     sub: str

@@ -11,7 +11,6 @@ import base64
 import hashlib
 import re
 import unicodedata
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import Any, NamedTuple
@@ -89,8 +88,7 @@ _US_DATE = re.compile(r"([0-9]{1,2})/([0-9]{1,2})/([0-9]{4}|[0-9]{2})")
 _ISO_DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
 
 
-@dataclass(frozen=True, slots=True)
-class FieldError:
+class FieldError(NamedTuple):
     """One field that breaks a rule, and which rule."""
 
     field: str

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import date, datetime
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 import pymysql
 from pymysql.constants import ER
@@ -228,8 +227,7 @@ def _without_age(cur, after_id: int, count: int) -> list[StoredPerson]:
 # statement that writes people).
 
 
-@dataclass(frozen=True)
-class BulkTable:
+class BulkTable(NamedTuple):
     """A table the import fills in bulk: its LOAD DATA and INSERT IGNORE statements, and the unique key whose
     duplicates are expected (a row whose id an earlier row or a person already has)."""
 
@@ -313,8 +311,7 @@ def database_now(cur) -> datetime:
     return cur.fetchone()[0]
 
 
-@dataclass(frozen=True)
-class Merge:
+class Merge(NamedTuple):
     """The SQL conditions of one merge, over staged rows `s` and people `p` (the file's columns decide them)."""
 
     columns: tuple[str, ...]
