@@ -9,11 +9,6 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event import (
-    APIGatewayAuthorizerResponse,
-    parse_api_gateway_arn,
-)
-
 from people_api.observability import logger
 
 READ_PEOPLE = "people:read"  # any valid token (the reads need one when PeopleReadsAuthorizer is BearerToken)
@@ -78,6 +73,12 @@ def anyone_policy(method_arn: str) -> dict[str, Any]:
 
 
 def _policy(method_arn: str, principal: str, routes, context: dict[str, str] | None) -> dict[str, Any]:
+    # Imported here: only the authorizer builds policies, and every API function imports this module (caller_of).
+    from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event import (
+        APIGatewayAuthorizerResponse,
+        parse_api_gateway_arn,
+    )
+
     arn = parse_api_gateway_arn(method_arn)
     response = APIGatewayAuthorizerResponse(
         principal, arn.region, arn.aws_account_id, arn.api_id, arn.stage, context=context, partition=arn.partition
