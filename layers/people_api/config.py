@@ -5,10 +5,9 @@ capitals is the variable's name. An empty variable counts as unset. In AWS, Secr
 `DB_*` variables leave out.
 NamedTuples and small parsers, not a validation model (building one cost each function start about a quarter
 of its cold start) nor dataclasses (@dataclass writes and compiles each class's methods at import: about 5 ms
-of every cold start for these four; issue 20, README, Speed).
+of every cold start for these four; issue 20, README, Speed). No `from __future__ import annotations`: NamedTuple
+compiles each field's annotation given as a string, which doubled Settings' cost on Python 3.13.
 """
-
-from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
