@@ -1,4 +1,8 @@
-"""SQL for the people table. Every query is parameterised and index-backed."""
+"""SQL for the people table. Every query is parameterised and index-backed.
+
+The writes import the change feed (people/changes.py) where they use it: the functions that only read people,
+most cold starts, then never load it (issue 20).
+"""
 
 from __future__ import annotations
 
@@ -12,7 +16,6 @@ from pymysql.constants import ER
 from people_api import db
 from people_api.errors import Conflict, NotFound
 from people_api.observability import logger
-from people_api.people import changes
 from people_api.people.person import (
     FIELDS,
     NewPerson,
@@ -67,6 +70,8 @@ def add_person(person: NewPerson) -> StoredPerson:
     answer is the person inserted even if a DELETE of its id comes a moment later.
     """
 
+    from people_api.people import changes
+
     def insert() -> StoredPerson:
         try:
             with db.cursor() as autocommit, changes.writing(autocommit.connection) as (cur, change):
@@ -89,6 +94,8 @@ def update_if_current(person: NewPerson, current: StoredPerson) -> StoredPerson 
     version cannot both succeed.
     """
 
+    from people_api.people import changes
+
     def update() -> StoredPerson | None:
         # db.cursor() for its connection and its DatabaseUnavailable; the transaction for the read-back.
         with db.cursor() as autocommit, changes.writing(autocommit.connection) as (cur, change):
@@ -109,6 +116,8 @@ def update_if_current(person: NewPerson, current: StoredPerson) -> StoredPerson 
 def erase_person(person_id: int, current: StoredPerson | None = None) -> bool:
     """Delete a person (only if still the version `current` is, when given), leaving its tombstone in the change
     feed; False if nothing was deleted."""
+
+    from people_api.people import changes
 
     def delete() -> bool:
         with db.cursor() as autocommit, changes.writing(autocommit.connection) as (cur, change):
