@@ -20,7 +20,9 @@ Bytecode): each process finds it under one PYTHONPYCACHEPREFIX, written by a fir
 not counted.
 --tracing also measures what the stack's Tracing=Active parameter changes in the process: the environment
 Lambda gives a traced function (README, Tracing), paired the same way.
-Run: PYTHONPATH=.:layers .venv/bin/python bench/cold_start.py [--runs N] [--tracing]   (`make bench` sets PYTHONPATH)
+--functions a,b measures those functions only (folder names under functions/), in the order given.
+Run: PYTHONPATH=.:layers .venv/bin/python bench/cold_start.py [--runs N] [--functions a,b] [--tracing]
+(`make bench` sets PYTHONPATH)
 """
 
 from __future__ import annotations
@@ -179,6 +181,7 @@ class LocalIssuer:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--functions", help="comma-separated folder names under functions/ (default: all)")
     parser.add_argument("--tracing", action="store_true", help="also measure Tracing=Active's environment")
     args = parser.parse_args()
     from bench.throwaway import throwaway_database
@@ -188,11 +191,17 @@ def main() -> None:
         os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
         os.environ["PYTHONPYCACHEPREFIX"] = bytecode
         functions = load_functions(ROOT / "template.yaml").values()
-        api_functions = sorted(f.code_dir.name for f in functions if f.serves_api)
+        measured = [*sorted(f.code_dir.name for f in functions if f.serves_api), "authorizer", "import_csv"]
+        if args.functions:
+            asked = args.functions.split(",")
+            unknown = set(asked) - set(measured)
+            if unknown:
+                parser.error(f"no such function: {', '.join(sorted(unknown))} (one of {', '.join(measured)})")
+            measured = asked
         issuer = LocalIssuer()
         try:
             overrides = EVENT_OVERRIDES | {"authorizer": issuer.event_overrides()}
-            measure([*api_functions, "authorizer", "import_csv"], args.runs, overrides)
+            measure(measured, args.runs, overrides)
             if args.tracing:
                 measure_tracing(args.runs)
         finally:

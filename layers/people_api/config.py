@@ -1,18 +1,18 @@
 """The functions' settings: every environment variable, read and checked once when a function starts.
 
-Adding a setting is adding a field with its parser: its name in capitals is the variable's name. An empty
-variable counts as unset. In AWS, Secrets Manager fills in what the `DB_*` variables leave out.
-A plain frozen dataclass and small parsers, not a validation model: building one cost each function start
-about a quarter of its cold start (issue 20; README, Speed).
+Adding a setting is adding a field with its default, and its parser to PARSERS unless it is text: its name in
+capitals is the variable's name. An empty variable counts as unset. In AWS, Secrets Manager fills in what the
+`DB_*` variables leave out.
+NamedTuples and small parsers, not a validation model (building one cost each function start about a quarter
+of its cold start) nor dataclasses (@dataclass writes and compiles each class's methods at import: about 5 ms
+of every cold start for these four; issue 20, README, Speed). No `from __future__ import annotations`: NamedTuple
+compiles each field's annotation given as a string, which doubled Settings' cost on Python 3.13.
 """
-
-from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, fields
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 DEFAULT_DATABASE = "people"
@@ -73,50 +73,68 @@ def _at_least_characters(length: int) -> Callable[[str], str]:
     return parse
 
 
-def _setting(default: Any, parse: Callable[[str], Any] = _text, **options: Any) -> Any:
-    return field(default=default, metadata={"parse": parse}, **options)
-
-
-@dataclass(frozen=True)
-class Settings:
+class Settings(NamedTuple):
     """Every setting, parsed from its variable (or its default)."""
 
-    db_host: str | None = _setting(None)
-    db_port: int | None = _setting(None, _whole(1, 65535))
-    db_user: str | None = _setting(None)
-    db_password: str | None = _setting(None, repr=False)
-    db_name: str | None = _setting(None)
-    db_secret_arn: str | None = _setting(None)  # an RDS-style secret (JSON) with what the DB_* variables leave out
-    db_connect_timeout: int = _setting(3, _whole(1))
-    db_read_timeout: int = _setting(10, _whole(1))
-    db_write_timeout: int = _setting(10, _whole(1))
+    db_host: str | None = None
+    db_port: int | None = None
+    db_user: str | None = None
+    db_password: str | None = None  # secret
+    db_name: str | None = None
+    db_secret_arn: str | None = None  # an RDS-style secret (JSON) with what the DB_* variables leave out
+    db_connect_timeout: int = 3
+    db_read_timeout: int = 10
+    db_write_timeout: int = 10
     # The CSV import's LOAD DATA LOCAL; off for the API, whose server could ask for files.
-    db_local_infile: bool = _setting(False, _flag)
-    db_tls: bool = _setting(False, _flag)  # verified TLS with the system's CA store: RDS Proxy, with ACM certificates
-    app_db_secret_arn: str | None = _setting(None)  # the Migrate function's: the least-privileged user it creates
-    max_import_bytes: int = _setting(256 * 1024 * 1024, _whole(1))
-    import_load_method: str = _setting("auto", _one_of(*IMPORT_LOAD_METHODS))
+    db_local_infile: bool = False
+    db_tls: bool = False  # verified TLS with the system's CA store: RDS Proxy, with ACM certificates
+    app_db_secret_arn: str | None = None  # the Migrate function's: the least-privileged user it creates
+    max_import_bytes: int = 256 * 1024 * 1024
+    import_load_method: str = "auto"
     # A mirror (imports/mode.py) that would erase more of the people than this share is refused, unless mirror-all.
-    mirror_max_erase_percent: int = _setting(10, _whole(0, 100))
-    auth_issuer: str | None = _setting(None)  # the authorizer's: the token issuer (`iss`)
-    auth_audience: str | None = _setting(None)  # comma-separated `aud` (or Cognito `client_id`) values accepted
-    auth_jwks_url: str | None = _setting(None)  # the issuer's keys; default <issuer>/.well-known/jwks.json
-    # Signs page cursors (http/cursors.py), locally; never in a message or a repr.
-    cursor_key: str | None = _setting(None, _at_least_characters(32), repr=False)
-    cursor_key_secret_arn: str | None = _setting(None)  # in AWS: the secret holding the cursor key (CursorKeySecret)
-    read_cache_seconds: int = _setting(3, _whole(0))  # Cache-Control max-age of successful reads
-    import_retention_days: int = _setting(30, _whole(1))  # import records older than this are purged
-    change_retention_days: int = _setting(30, _whole(1))  # the change feed's tombstones are kept this long
+    mirror_max_erase_percent: int = 10
+    auth_issuer: str | None = None  # the authorizer's: the token issuer (`iss`)
+    auth_audience: str | None = None  # comma-separated `aud` (or Cognito `client_id`) values accepted
+    auth_jwks_url: str | None = None  # the issuer's keys; default <issuer>/.well-known/jwks.json
+    cursor_key: str | None = None  # secret: signs page cursors (http/cursors.py), locally
+    cursor_key_secret_arn: str | None = None  # in AWS: the secret holding the cursor key (CursorKeySecret)
+    read_cache_seconds: int = 3  # Cache-Control max-age of successful reads
+    import_retention_days: int = 30  # import records older than this are purged
+    change_retention_days: int = 30  # the change feed's tombstones are kept this long
     # The export (docs/export.md): where its files go, the queue POST /exports sends to, how long a download
     # URL works (at most 7 days, SigV4's limit), and how long export records are kept.
-    export_bucket: str | None = _setting(None)
-    export_queue_url: str | None = _setting(None)
-    export_url_seconds: int = _setting(900, _whole(1, 604800))
-    export_retention_days: int = _setting(7, _whole(1))
-    cors_allowed_origins: str = _setting("")  # comma-separated browser origins that may read the answers
+    export_bucket: str | None = None
+    export_queue_url: str | None = None
+    export_url_seconds: int = 900
+    export_retention_days: int = 7
+    cors_allowed_origins: str = ""  # comma-separated browser origins that may read the answers
+
+    def __repr__(self) -> str:
+        """Without the secrets (SECRETS): a repr can end up in a log line."""
+        shown = ", ".join(f"{name}={value!r}" for name, value in self._asdict().items() if name not in SECRETS)
+        return f"Settings({shown})"
 
 
-_FIELDS = tuple((f.name, f.name.upper(), f.metadata["parse"]) for f in fields(Settings))
+# The parser of each setting that is not text.
+PARSERS: dict[str, Callable[[str], Any]] = {
+    "db_port": _whole(1, 65535),
+    "db_connect_timeout": _whole(1),
+    "db_read_timeout": _whole(1),
+    "db_write_timeout": _whole(1),
+    "db_local_infile": _flag,
+    "db_tls": _flag,
+    "max_import_bytes": _whole(1),
+    "import_load_method": _one_of(*IMPORT_LOAD_METHODS),
+    "mirror_max_erase_percent": _whole(0, 100),
+    "cursor_key": _at_least_characters(32),
+    "read_cache_seconds": _whole(0),
+    "import_retention_days": _whole(1),
+    "change_retention_days": _whole(1),
+    "export_url_seconds": _whole(1, 604800),
+    "export_retention_days": _whole(1),
+}
+SECRETS = frozenset({"db_password", "cursor_key"})  # never in a message or a repr
+_FIELDS = tuple((name, name.upper(), PARSERS.get(name, _text)) for name in Settings._fields)
 
 
 def read_settings(environ: Mapping[str, str] = os.environ) -> Settings:
@@ -142,8 +160,7 @@ def _settings_of(values: tuple[str | None, ...]) -> Settings:
     return Settings(**parsed)
 
 
-@dataclass(frozen=True)
-class DatabaseSettings:
+class DatabaseSettings(NamedTuple):
     """What a connection needs, once the secret (if any) has filled in what the variables leave out."""
 
     host: str
@@ -158,12 +175,14 @@ class DatabaseSettings:
     tls: bool  # TLS required, chain and host name verified (system CA store): RDS Proxy, with ACM certificates
 
 
-@dataclass(frozen=True)
-class AppUser:
+class AppUser(NamedTuple):
     """The least-privileged account the migrations create for the API and the import."""
 
     username: str
-    password: str = field(repr=False)
+    password: str
+
+    def __repr__(self) -> str:
+        return f"AppUser(username={self.username!r})"  # never the password
 
 
 def database_settings(environ: Mapping[str, str] = os.environ) -> DatabaseSettings:
@@ -215,8 +234,7 @@ def _rds_secret(secret_arn: str) -> dict:
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
 
-@dataclass(frozen=True)
-class AuthSettings:
+class AuthSettings(NamedTuple):
     """What the authorizer accepts: the issuer, its audiences (client ids) and where its keys are."""
 
     issuer: str

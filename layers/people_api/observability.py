@@ -59,7 +59,7 @@ warnings.filterwarnings("ignore", message="No application metrics to publish", c
 
 MAX_ERROR_CHARS = 300
 MAX_LOGGED_FRAMES = 20
-_OPENING_QUOTE = re.compile(r"(?<![0-9A-Za-z])['\"]")  # not the apostrophe of "can't"
+_OPENING_QUOTE = r"(?<![0-9A-Za-z])['\"]"  # not the apostrophe of "can't"; compiled by `re` on the first error
 
 
 def error_text(error: BaseException) -> str:
@@ -74,7 +74,7 @@ def error_text(error: BaseException) -> str:
         message = f"({args[0]}) {args[1]}"
     else:
         message = str(error)
-    opening = _OPENING_QUOTE.search(message)
+    opening = re.search(_OPENING_QUOTE, message)
     last = max(message.rfind("'"), message.rfind('"'))
     if opening and last > opening.start():
         message = f"{message[: opening.end()]}…{message[last:]}"

@@ -7,7 +7,7 @@ Both tables have `created_at`, `started_at`, `finished_at` and an index on `fini
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from typing import NamedTuple
 
 import pymysql
 
@@ -27,8 +27,7 @@ _NEVER_FINISHED_LONG_AGO = (
 )
 
 
-@dataclass(frozen=True)
-class Purged:
+class Purged(NamedTuple):
     """How many records one purge deleted, and in how many batches."""
 
     finished: int
@@ -88,7 +87,7 @@ def _purge_batch(
 def scheduled_purge(conn: pymysql.Connection, table: str, retention_days: int, context) -> dict[str, int | bool]:
     """A daily purge function's work: purge `table` while its invocation has time, log the counts, return them."""
     purged = purge_expired(conn, table, retention_days, lambda: context.get_remaining_time_in_millis() / 1000)
-    counts = asdict(purged)
+    counts = purged._asdict()
     kind = table.removesuffix("s")  # "import", "export"
     logger.info(f"expired {kind} records deleted", extra={"retention_days": retention_days, **counts})
     return counts

@@ -113,7 +113,7 @@ def test_the_purge_deletes_in_batches_until_none_is_left(conn):
 
     # Then every old one is gone, in batches of 3, 3, 1 (finished) and 3, 1 (unfinished)
     assert remaining_ids(conn) == kept
-    assert dataclasses.asdict(purged) == {"finished": 7, "never_finished": 4, "batches": 5, "complete": True}
+    assert purged._asdict() == {"finished": 7, "never_finished": 4, "batches": 5, "complete": True}
 
 
 def test_the_purge_stops_before_the_functions_time_runs_out_and_the_next_run_goes_on(conn):

@@ -7,13 +7,7 @@ asked about: a reader's cached policy cannot let a POST through, a writer's cann
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
-
-from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event import (
-    APIGatewayAuthorizerResponse,
-    parse_api_gateway_arn,
-)
+from typing import Any, NamedTuple
 
 from people_api.observability import logger
 
@@ -43,8 +37,7 @@ OPEN_ROUTES = (("GET", "/ping"), ("GET", "/docs"), ("GET", "/docs/*"))  # /docs:
 ANONYMOUS = "anonymous"
 
 
-@dataclass(frozen=True)
-class Caller:
+class Caller(NamedTuple):
     """Who a token names, and what it may do."""
 
     sub: str
@@ -80,6 +73,12 @@ def anyone_policy(method_arn: str) -> dict[str, Any]:
 
 
 def _policy(method_arn: str, principal: str, routes, context: dict[str, str] | None) -> dict[str, Any]:
+    # Imported here: only the authorizer builds policies, and every API function imports this module (caller_of).
+    from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event import (
+        APIGatewayAuthorizerResponse,
+        parse_api_gateway_arn,
+    )
+
     arn = parse_api_gateway_arn(method_arn)
     response = APIGatewayAuthorizerResponse(
         principal, arn.region, arn.aws_account_id, arn.api_id, arn.stage, context=context, partition=arn.partition

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from people_api.imports.record import iso_json, timings_json
 
@@ -12,16 +11,14 @@ QUEUED, RUNNING, SUCCEEDED, FAILED = "queued", "running", "succeeded", "failed"
 FINISHED = (SUCCEEDED, FAILED)
 
 
-@dataclass(frozen=True)
-class Download:
+class Download(NamedTuple):
     """Where a finished export's file can be fetched: a pre-signed S3 GET URL, and until when it works."""
 
     url: str
     expires_at: datetime
 
 
-@dataclass(frozen=True)
-class ExportRecord:
+class ExportRecord(NamedTuple):
     """An `exports` row: how far the export got, and when."""
 
     id: int

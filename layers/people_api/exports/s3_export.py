@@ -14,10 +14,9 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import closing, suppress
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from aws_lambda_powertools.metrics import MetricUnit
 
@@ -39,12 +38,14 @@ DEADLINE_MARGIN_SECONDS = 20
 CONTENT_TYPE = "text/csv; charset=utf-8"
 
 
-@dataclass(frozen=True)
-class Sizes:
+class Sizes(NamedTuple):
     """How many people a page reads, and how many bytes an uploaded part holds (tests make them small)."""
 
     page_rows: int = PAGE_ROWS
     part_bytes: int = PART_BYTES
+
+
+SIZES = Sizes()  # the deployed function's
 
 
 @cache
@@ -114,14 +115,14 @@ def export_ids(event: dict[str, Any]) -> list[int]:
 
 
 def handle_event(
-    event: dict[str, Any], conn, s3, remaining_seconds: Callable[[], float], settings: Settings, sizes: Sizes = Sizes()
+    event: dict[str, Any], conn, s3, remaining_seconds: Callable[[], float], settings: Settings, sizes: Sizes = SIZES
 ) -> dict[str, str]:
     """Run the exports the event's messages name; what became of each, by id."""
     ends_at = time.monotonic() + remaining_seconds() - DEADLINE_MARGIN_SECONDS
     return {str(i): run_export(conn, s3, i, settings, ends_at, sizes) for i in export_ids(event)}
 
 
-def run_export(conn, s3, export_id: int, settings: Settings, deadline: float, sizes: Sizes = Sizes()) -> str:
+def run_export(conn, s3, export_id: int, settings: Settings, deadline: float, sizes: Sizes = SIZES) -> str:
     """Export once: a delivery that finds the lock held, or the export finished, does nothing. Its outcome."""
     if not store.lock(conn, export_id):
         logger.info("export running in another delivery", extra={"export_id": export_id})

@@ -10,7 +10,8 @@ from __future__ import annotations
 import re
 
 _TAG = r'(?:W/)?"[\x21\x23-\x7e\x80-\xff]*"'
-_TAG_LIST = re.compile(rf"{_TAG}(?:[ \t]*,[ \t]*{_TAG})*")
+# A string like _TAG, which `re` compiles on its first use and keeps: most requests carry neither header.
+_TAG_LIST = rf"{_TAG}(?:[ \t]*,[ \t]*{_TAG})*"
 MAX_HEADER_CHARS = 2048
 
 
@@ -23,7 +24,7 @@ def entity_tags(header: str) -> list[str] | None:
     value = header.strip(" \t")
     if value == "*":
         return None
-    if len(value) > MAX_HEADER_CHARS or not _TAG_LIST.fullmatch(value):
+    if len(value) > MAX_HEADER_CHARS or not re.fullmatch(_TAG_LIST, value):
         return []
     return re.findall(_TAG, value)
 

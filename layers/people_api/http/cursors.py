@@ -17,8 +17,7 @@ import hashlib
 import hmac
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from people_api.config import cursor_key
 from people_api.people.person import MAX_ID
@@ -38,8 +37,7 @@ class InvalidCursor(ValueError):
     """A cursor this API did not hand out for this listing."""
 
 
-@dataclass(frozen=True)
-class Page:
+class Page(NamedTuple):
     """A page of a listing: its items as JSON, and the cursor of the next page (None after the last).
 
     `items_json`: the items encoded as the answer carries them (the encoding the page's size was measured
@@ -76,8 +74,7 @@ def decode_cursor(cursor: str, listing: str, size: int) -> list[int | None]:
     return value[1:]
 
 
-@dataclass(frozen=True)
-class Listing:
+class Listing(NamedTuple):
     """A paged listing: its name, which every cursor it hands out carries, and the position before its first row."""
 
     name: str

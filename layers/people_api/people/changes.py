@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 import pymysql
 from pymysql.cursors import Cursor
@@ -40,12 +40,14 @@ _BY_CHANGE = "FORCE INDEX (erasures_by_change)"
 _PEOPLE_BY_CHANGE = "FORCE INDEX (people_by_change)"
 
 
-@dataclass
 class Change:
     """The change a writing transaction makes: its id, and how many rows it wrote (people and tombstones)."""
 
-    id: int
-    rows: int = 0
+    __slots__ = ("id", "rows")
+
+    def __init__(self, id: int, rows: int = 0):
+        self.id = id
+        self.rows = rows
 
 
 @contextmanager
@@ -86,8 +88,7 @@ def record_erasure(cur: Cursor, change: Change, person_id: int) -> None:
     change.rows += 1
 
 
-@dataclass(frozen=True)
-class Written:
+class Written(NamedTuple):
     """A person as a change left it."""
 
     seq: int
@@ -98,8 +99,7 @@ class Written:
         return self.seq, WRITTEN, self.person.id
 
 
-@dataclass(frozen=True)
-class Erased:
+class Erased(NamedTuple):
     """A tombstone: the id, and when the change that erased it committed."""
 
     seq: int
@@ -111,8 +111,7 @@ class Erased:
         return self.seq, ERASED, self.person_id
 
 
-@dataclass(frozen=True)
-class Feed:
+class Feed(NamedTuple):
     """Up to `count` + 1 items in feed order after the position asked for; when fewer, `scanned_to` is the seq the
     reading reached (the next page, or the next sync, goes on after it) and `complete` says whether it reached the
     last committed change."""
@@ -122,8 +121,7 @@ class Feed:
     complete: bool
 
 
-@dataclass(frozen=True)
-class Bounds:
+class Bounds(NamedTuple):
     """The feed's ends: seqs after `horizon` still have every tombstone; `last` is the last committed seq."""
 
     horizon: int
@@ -225,8 +223,7 @@ def _rows_of_one(
     return items
 
 
-@dataclass(frozen=True)
-class Purged:
+class Purged(NamedTuple):
     """What a purge run deleted, and whether it got through every expired change."""
 
     tombstones: int

@@ -11,9 +11,9 @@ import base64
 import hashlib
 import re
 import unicodedata
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import UTC, date, datetime
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any, NamedTuple
 
 
@@ -54,6 +54,14 @@ THIRD_GRADE_AGE = 9
 EARLIEST_GRADUATION = date(1900, 1, 1)
 GRADUATION_YEARS_AHEAD = 10
 
+
+def _pattern(expression: str) -> Callable[[], re.Pattern[str]]:
+    """A rule's regular expression, compiled by the first check that needs it: the functions that only read people
+    check no rule, and compiling these at import cost each of their cold starts about 1 ms (issue 20). The two that
+    every imported row meets, _REFUSED_IN_TEXT and _GITHUB_ACCOUNT, are compiled at import: no call in the way."""
+    return cache(lambda: re.compile(expression))
+
+
 # Text rules, for every text field: no C0 or C1 control characters (NUL, tab, line breaks, DEL...), no
 # Unicode line or paragraph separators, no lone surrogates (half a UTF-16 pair, which UTF-8 and so MySQL
 # cannot store), and no bidirectional controls: Unicode's Bidi_Control property (PropList.txt), the
@@ -70,7 +78,7 @@ _REFUSED_KINDS = {"\u2028": "a line separator", "\u2029": "a paragraph separator
 # BLANK, a symbol drawn as blank space. Unassigned code points count as seen: a newer Unicode may give them
 # letters that this Python's tables do not know yet.
 _UNSEEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zs", "Zl", "Zp", "Mn", "Mc", "Me"})
-_UNSEEN = re.compile("[\u115f\u1160\u2065\u2800\u3164\uffa0\ufff0-\ufff8\U000e0000-\U000e0fff]")
+_unseen = _pattern("[\u115f\u1160\u2065\u2800\u3164\uffa0\ufff0-\ufff8\U000e0000-\U000e0fff]")
 # Inside a name (README, The person and its rules), after its first visible character: no format character
 # (Cf) nor other default-ignorable code point (the Hangul fillers, CGJ, the Khmer inherent vowels, the
 # reserved ones) except where it joins visible text: ZWJ and ZWNJ after a virama or before a visible
@@ -80,17 +88,16 @@ _UNSEEN = re.compile("[\u115f\u1160\u2065\u2800\u3164\uffa0\ufff0-\ufff8\U000e00
 # nothing outside the one program that gave them a meaning.
 _JOINERS = "\u200c\u200d"
 _VIRAMA = 9  # the canonical combining class of the viramas, after which a joiner picks a conjunct's form
-_VARIATION_SELECTORS = re.compile("[\u180b-\u180d\u180f\ufe00-\ufe0f\U000e0100-\U000e01ef]")
-_EMOJI_TAGS = re.compile("[\U000e0020-\U000e007e]+\U000e007f")
-_IGNORABLE = re.compile("[\u034f\u115f\u1160\u17b4\u17b5\u2065\u3164\uffa0\ufff0-\ufff8\U000e0000-\U000e0fff]")
+_variation_selectors = _pattern("[\u180b-\u180d\u180f\ufe00-\ufe0f\U000e0100-\U000e01ef]")
+_emoji_tags = _pattern("[\U000e0020-\U000e007e]+\U000e007f")
+_ignorable = _pattern("[\u034f\u115f\u1160\u17b4\u17b5\u2065\u3164\uffa0\ufff0-\ufff8\U000e0000-\U000e0fff]")
 _GITHUB_ACCOUNT = re.compile(r"[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*")
 NAME_NEEDED = "a person needs a first_name or a last_name"
-_US_DATE = re.compile(r"([0-9]{1,2})/([0-9]{1,2})/([0-9]{4}|[0-9]{2})")
-_ISO_DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
+_us_date = _pattern(r"([0-9]{1,2})/([0-9]{1,2})/([0-9]{4}|[0-9]{2})")
+_iso_date = _pattern(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
 
 
-@dataclass(frozen=True, slots=True)
-class FieldError:
+class FieldError(NamedTuple):
     """One field that breaks a rule, and which rule."""
 
     field: str
@@ -254,7 +261,7 @@ def _refused_kind(character: str) -> str:
 
 def _is_seen(character: str) -> bool:
     """Whether a reader sees this character where it stands alone (a combining mark needs a letter before it)."""
-    return unicodedata.category(character) not in _UNSEEN_CATEGORIES and not _UNSEEN.match(character)
+    return unicodedata.category(character) not in _UNSEEN_CATEGORIES and not _unseen().match(character)
 
 
 def _whole_number(value: Any, field: str, low: int, high: int, errors: list[FieldError]) -> int | None:
@@ -309,13 +316,13 @@ def _hidden_in_name(name: str) -> str | None:
         if character in _JOINERS:
             if not (unicodedata.combining(name[i - 1]) == _VIRAMA or (i + 1 < len(name) and _is_seen(name[i + 1]))):
                 return f"must not contain {code}, a joiner, except after a virama or before a visible character"
-        elif _VARIATION_SELECTORS.match(character):
+        elif _variation_selectors().match(character):
             if not _is_seen(name[i - 1]):
                 return f"must not contain {code}, a variation selector, except right after a visible character"
-        elif (tags := _EMOJI_TAGS.match(name, i)) and _is_seen(name[i - 1]):
+        elif (tags := _emoji_tags().match(name, i)) and _is_seen(name[i - 1]):
             i = tags.end()
             continue
-        elif unicodedata.category(character) == "Cf" or _IGNORABLE.match(character):
+        elif unicodedata.category(character) == "Cf" or _ignorable().match(character):
             return f"must not contain {code}, an invisible character"
         elif unicodedata.category(character) == "Co":
             return f"must not contain {code}, a private-use character"
@@ -379,11 +386,11 @@ def _graduation(value: Any, age: int | None, today: date, errors: list[FieldErro
 @lru_cache(maxsize=65536)
 def _date_parts(text: str) -> tuple[int, int, int, bool] | None:
     """(year, month, day, two_digit_year) of a date's text; cached, since files repeat dates."""
-    match = _US_DATE.fullmatch(text)
+    match = _us_date().fullmatch(text)
     if match:
         month, day, year = match.groups()
         return int(year), int(month), int(day), len(year) == 2
-    match = _ISO_DATE.fullmatch(text)
+    match = _iso_date().fullmatch(text)
     if match:
         year, month, day = match.groups()
         return int(year), int(month), int(day), False

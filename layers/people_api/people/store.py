@@ -1,11 +1,14 @@
-"""SQL for the people table. Every query is parameterised and index-backed."""
+"""SQL for the people table. Every query is parameterised and index-backed.
+
+The writes import the change feed (people/changes.py) where they use it: the functions that only read people,
+most cold starts, then never load it (issue 20).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import date, datetime
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 import pymysql
 from pymysql.constants import ER
@@ -13,7 +16,6 @@ from pymysql.constants import ER
 from people_api import db
 from people_api.errors import Conflict, NotFound
 from people_api.observability import logger
-from people_api.people import changes
 from people_api.people.person import (
     FIELDS,
     NewPerson,
@@ -68,6 +70,8 @@ def add_person(person: NewPerson) -> StoredPerson:
     answer is the person inserted even if a DELETE of its id comes a moment later.
     """
 
+    from people_api.people import changes
+
     def insert() -> StoredPerson:
         try:
             with db.cursor() as autocommit, changes.writing(autocommit.connection) as (cur, change):
@@ -90,6 +94,8 @@ def update_if_current(person: NewPerson, current: StoredPerson) -> StoredPerson 
     version cannot both succeed.
     """
 
+    from people_api.people import changes
+
     def update() -> StoredPerson | None:
         # db.cursor() for its connection and its DatabaseUnavailable; the transaction for the read-back.
         with db.cursor() as autocommit, changes.writing(autocommit.connection) as (cur, change):
@@ -110,6 +116,8 @@ def update_if_current(person: NewPerson, current: StoredPerson) -> StoredPerson 
 def erase_person(person_id: int, current: StoredPerson | None = None) -> bool:
     """Delete a person (only if still the version `current` is, when given), leaving its tombstone in the change
     feed; False if nothing was deleted."""
+
+    from people_api.people import changes
 
     def delete() -> bool:
         with db.cursor() as autocommit, changes.writing(autocommit.connection) as (cur, change):
@@ -228,8 +236,7 @@ def _without_age(cur, after_id: int, count: int) -> list[StoredPerson]:
 # statement that writes people).
 
 
-@dataclass(frozen=True)
-class BulkTable:
+class BulkTable(NamedTuple):
     """A table the import fills in bulk: its LOAD DATA and INSERT IGNORE statements, and the unique key whose
     duplicates are expected (a row whose id an earlier row or a person already has)."""
 
@@ -313,8 +320,7 @@ def database_now(cur) -> datetime:
     return cur.fetchone()[0]
 
 
-@dataclass(frozen=True)
-class Merge:
+class Merge(NamedTuple):
     """The SQL conditions of one merge, over staged rows `s` and people `p` (the file's columns decide them)."""
 
     columns: tuple[str, ...]
