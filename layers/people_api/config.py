@@ -174,6 +174,11 @@ class DatabaseSettings(NamedTuple):
     local_infile: bool
     tls: bool  # TLS required, chain and host name verified (system CA store): RDS Proxy, with ACM certificates
 
+    def __repr__(self) -> str:
+        """Without the password: a repr can end up in a log line."""
+        shown = ", ".join(f"{name}={value!r}" for name, value in self._asdict().items() if name != "password")
+        return f"DatabaseSettings({shown})"
+
 
 class AppUser(NamedTuple):
     """The least-privileged account the migrations create for the API and the import."""
