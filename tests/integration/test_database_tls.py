@@ -94,8 +94,8 @@ class TlsOfferingServer:
             try:
                 with self.context.wrap_socket(conn, server_side=True):
                     self.outcome = "encrypted"
-            except ssl.SSLError as refused:
-                self.outcome = refused.reason
+            except OSError as refused:  # a TLS alert, or the client hanging up on a certificate it refused
+                self.outcome = getattr(refused, "reason", None) or type(refused).__name__
 
     def close(self) -> None:
         self.thread.join(timeout=10)
