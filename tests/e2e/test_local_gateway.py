@@ -145,12 +145,13 @@ REFUSED_BEFORE_ANY_ROUTE = {
 def settled_line_count(stack) -> int:
     """How many lines the stack has written, once it has written none for 0.3 s: the gateway writes a request's
     access line after its answer, so an earlier test's line can still be on its way (it once failed CI)."""
-    count = len(stack.lines)
-    while True:
+    count, deadline = len(stack.lines), time.monotonic() + 10
+    while time.monotonic() < deadline:
         time.sleep(0.3)
         if len(stack.lines) == count:
             return count
         count = len(stack.lines)
+    raise AssertionError("the stack kept writing lines for 10 s")
 
 
 def raw_bytes(stack, data: bytes) -> bytes:
