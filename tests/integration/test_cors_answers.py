@@ -68,6 +68,8 @@ def test_errors_name_the_allowed_origin_too(people_db, api, cors_on):
     ]
     assert [r.status for r in answers] == [404, 400, 422, 404]
     assert {r.headers["Access-Control-Allow-Origin"] for r in answers} == {ALLOWED}
+    # An error names the origin as a success does: a cache must not hand it to another origin either.
+    assert {(r.headers["Vary"], r.headers["Cache-Control"]) for r in answers} == {("Origin", "no-store")}
 
 
 def test_a_created_persons_location_and_etag_are_readable_from_the_allowed_origin(empty_db, api, cors_on):

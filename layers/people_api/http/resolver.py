@@ -19,7 +19,7 @@ from people_api.http.requests import (
     PayloadTooLarge,
     UnsupportedMediaType,
 )
-from people_api.http.responses import cache_control, error_response
+from people_api.http.responses import error_response, with_cache_headers
 from people_api.observability import logger
 from people_api.people.person import PersonInvalid
 
@@ -56,18 +56,19 @@ def cors_config(origins: list[str]) -> CORSConfig | None:
     )
 
 
+def _cors_origins() -> list[str]:
+    return [origin for origin in read_settings().cors_allowed_origins.split(",") if origin]
+
+
 def make_resolver() -> APIGatewayRestResolver:
     """A REST API resolver that answers every known error as JSON with a `message`.
 
     Built at cold start, so it checks the settings then: a variable with a bad value stops the function, named.
     """
-    settings = read_settings()
-    origins = [origin for origin in settings.cors_allowed_origins.split(",") if origin]
     # debug=False whatever POWERTOOLS_DEV says: Powertools' debug mode prints each event, names and all.
     # No enable_validation: its request and response middlewares cost more than the handler they wrap
     # (README, Speed); the parameters are read by http/requests.py's parsers, in the handlers.
-    app = APIGatewayRestResolver(enable_validation=False, cors=cors_config(origins), debug=False)
-    app.use([cache_control(settings.read_cache_seconds, vary_origin=bool(origins))])
+    app = APIGatewayRestResolver(enable_validation=False, cors=cors_config(_cors_origins()), debug=False)
 
     @app.exception_handler(list(STATUS_OF_ERROR))
     def known_error(error: Exception) -> Response:
@@ -94,16 +95,20 @@ def make_resolver() -> APIGatewayRestResolver:
 
 
 def api_handler(app: APIGatewayRestResolver) -> Callable[[dict, Any], dict]:
-    """An API function's Lambda handler: `app` answers, and the request's log lines carry Lambda's context and
-    API Gateway's request id (`correlation_id`).
+    """An API function's Lambda handler: `app` answers, with the caching headers (`with_cache_headers`), and the
+    request's log lines carry Lambda's context and API Gateway's request id (`correlation_id`).
 
     The request id is read from the event as it is: Powertools' `correlation_id_path` evaluates a JMESPath
     expression on every request (about 10 µs, a fiftieth of a read of one person; README, Speed).
     """
 
+    read_cache_seconds, vary_origin = read_settings().read_cache_seconds, bool(_cors_origins())
+
     @logger.inject_lambda_context
     def lambda_handler(event: dict, context: Any) -> dict:
         logger.set_correlation_id((event.get("requestContext") or {}).get("requestId"))
-        return app.resolve(event, context)
+        answer = app.resolve(event, context)
+        with_cache_headers(answer, event, read_cache_seconds, vary_origin)
+        return answer
 
     return lambda_handler
