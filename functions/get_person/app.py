@@ -17,9 +17,10 @@ app = make_resolver()
 @app.get("/people/<id>")
 def get_person(id: str) -> Response[dict | None]:
     person = person_by_id(path_id(id))
-    if not_modified(request_header(app, "If-None-Match"), person.etag):
-        return Response(status_code=HTTPStatus.NOT_MODIFIED, headers={"ETag": person.etag})
-    return person_response(person, utc_today())
+    etag = person.etag
+    if not_modified(request_header(app, "If-None-Match"), etag):
+        return Response(status_code=HTTPStatus.NOT_MODIFIED, headers={"ETag": etag})
+    return person_response(person, utc_today(), etag)
 
 
 lambda_handler = api_handler(app)

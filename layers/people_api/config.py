@@ -218,15 +218,27 @@ def app_user(environ: Mapping[str, str] = os.environ) -> AppUser | None:
 
 
 def cursor_key(environ: Mapping[str, str] = os.environ) -> bytes:
-    """The key that signs page cursors: `CURSOR_KEY`, or the secret `CURSOR_KEY_SECRET_ARN` names (cached)."""
-    settings = read_settings(environ)
-    if settings.cursor_key is not None:
-        return settings.cursor_key.encode()
-    if settings.cursor_key_secret_arn:
+    """The key that signs page cursors: `CURSOR_KEY`, or the secret `CURSOR_KEY_SECRET_ARN` names (cached).
+
+    Only those two variables are read: the key signs or checks every cursor of a warm function, and reading all
+    of read_settings' variables took longer than the signature (every other one was checked at cold start).
+    """
+    key, secret_arn = environ.get("CURSOR_KEY"), environ.get("CURSOR_KEY_SECRET_ARN")
+    if key:
+        return _cursor_key_bytes(key)
+    if secret_arn:
         from aws_lambda_powertools.utilities import parameters
 
-        return parameters.get_secret(settings.cursor_key_secret_arn, max_age=SECRET_MAX_AGE_SECONDS).encode()
+        return parameters.get_secret(secret_arn, max_age=SECRET_MAX_AGE_SECONDS).encode()
     raise SettingsInvalid("invalid environment: CURSOR_KEY or CURSOR_KEY_SECRET_ARN must be set to sign page cursors")
+
+
+@lru_cache(maxsize=4)
+def _cursor_key_bytes(key: str) -> bytes:
+    try:
+        return PARSERS["cursor_key"](key).encode()
+    except ValueError as error:  # the message never quotes the key
+        raise SettingsInvalid(f"invalid environment: CURSOR_KEY: {error}") from None
 
 
 def _rds_secret(secret_arn: str) -> dict:

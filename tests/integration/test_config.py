@@ -10,7 +10,7 @@ from moto import mock_aws
 
 from conftest import ROOT
 from people_api import db
-from people_api.config import SettingsInvalid, database_settings, read_settings
+from people_api.config import SettingsInvalid, cursor_key, database_settings, read_settings
 
 
 @pytest.fixture(autouse=True)
@@ -119,6 +119,16 @@ def test_every_bad_value_is_named_at_once_and_a_secret_never_quoted():
     assert "CURSOR_KEY: must be at least 32 characters" in message
     assert "DB_TLS: must be true or false" in message and "READ_CACHE_SECONDS: " in message
     assert "short-secret" not in message
+
+
+def test_the_cursor_key_is_checked_where_cursors_are_signed():
+    key = "a-key-of-thirty-two-characters-0"
+    assert cursor_key({"CURSOR_KEY": key}) == key.encode()
+    with pytest.raises(SettingsInvalid) as short:
+        cursor_key({"CURSOR_KEY": "short-secret"})
+    assert str(short.value) == "invalid environment: CURSOR_KEY: must be at least 32 characters, not 12"
+    with pytest.raises(SettingsInvalid, match="CURSOR_KEY or CURSOR_KEY_SECRET_ARN must be set"):
+        cursor_key({"CURSOR_KEY": ""})
 
 
 def test_settings_are_checked_once_per_set_of_values():

@@ -24,11 +24,10 @@ def error_response(status: HTTPStatus, message: str, errors: list[dict] | None =
     return Response(status_code=status, content_type=JSON, body=body, headers=headers)
 
 
-def person_response(person: StoredPerson, today: date) -> Response:
-    """One person as JSON (200), with its ETag."""
-    return Response(
-        status_code=HTTPStatus.OK, content_type=JSON, body=person.as_json(today), headers={"ETag": person.etag}
-    )
+def person_response(person: StoredPerson, today: date, etag: str | None = None) -> Response:
+    """One person as JSON (200), with its ETag (`etag`, where the caller has computed it already)."""
+    body = compact_json(person.as_json(today))  # as Powertools' serializer writes it, without its encoder per call
+    return Response(status_code=HTTPStatus.OK, content_type=JSON, body=body, headers={"ETag": etag or person.etag})
 
 
 def listing_response(

@@ -44,17 +44,25 @@ class RowCounts:
     conflict: int = 0  # upsert, mirror: people the API wrote after the import started, left as the API wrote them
 
     def as_json(self) -> dict[str, int]:
-        # Not asdict(): its recursive copy was a fifth of a warm GET /imports (README, Speed).
-        return {
-            "read": self.read,
-            "inserted": self.inserted,
-            "updated": self.updated,
-            "unchanged": self.unchanged,
-            "deleted": self.deleted,
-            "conflict": self.conflict,
-            "duplicate": self.duplicate,
-            "rejected": self.rejected,
-        }
+        counts = (self.read, self.inserted, self.duplicate, self.rejected, self.updated, self.unchanged)
+        return rows_json(*counts, self.deleted, self.conflict)
+
+
+def rows_json(
+    read: int, inserted: int, duplicate: int, rejected: int, updated: int, unchanged: int, deleted: int, conflict: int
+) -> dict[str, int]:
+    """RowCounts as JSON, from its values (in RowCounts' order): GET /imports builds 100 a page from their rows,
+    where a frozen RowCounts each, and asdict()'s recursive copy, took longer than the rest of the record."""
+    return {
+        "read": read,
+        "inserted": inserted,
+        "updated": updated,
+        "unchanged": unchanged,
+        "deleted": deleted,
+        "conflict": conflict,
+        "duplicate": duplicate,
+        "rejected": rejected,
+    }
 
 
 @dataclass(frozen=True)
@@ -126,4 +134,8 @@ def timings_json(created: datetime | None, started: datetime | None, finished: d
 
 def iso_json(moment: datetime | None) -> str | None:
     """A database time (UTC, naive) as the API writes it: ISO 8601 to the millisecond, with Z."""
-    return None if moment is None else moment.isoformat(timespec="milliseconds") + "Z"
+    if moment is None:
+        return None
+    # isoformat() cut to the millisecond, as timespec="milliseconds" writes it, without parsing a keyword on every
+    # call: four times a record, 400 a page of GET /imports (README, Speed). It leaves out a fraction of zero.
+    return moment.isoformat()[:23] + "Z" if moment.microsecond else moment.isoformat() + ".000Z"

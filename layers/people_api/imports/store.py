@@ -13,7 +13,16 @@ from typing import Any
 import pymysql
 
 from people_api import db, retention
-from people_api.imports.record import PENDING, RUNNING, ImportRecord, ObjectRef, RowCounts, progress_json, timings_json
+from people_api.imports.record import (
+    PENDING,
+    RUNNING,
+    ImportRecord,
+    ObjectRef,
+    RowCounts,
+    progress_json,
+    rows_json,
+    timings_json,
+)
 
 MAX_MESSAGE_CHARS = 1000  # the message column's size: callers cut to it
 _RECORD_COLUMNS = (
@@ -202,7 +211,7 @@ def _json(row: tuple, with_errors: bool) -> dict[str, Any]:
         "mode": mode,
         "dry_run": bool(dry_run),
         "message": message,
-        "rows": RowCounts(read, inserted, duplicate, rejected, updated, unchanged, deleted, conflict).as_json(),
+        "rows": rows_json(read, inserted, duplicate, rejected, updated, unchanged, deleted, conflict),
         "progress": progress_json(status, size, bytes_read, read, started_at, progress_at, finished_at),
         "attempts": attempts,
         "report_key": report_key,

@@ -463,4 +463,6 @@ class StoredPerson(
 
 def utc_iso(moment: datetime) -> str:
     """A naive UTC datetime from the database as ISO 8601 (2026-11-29T05:40:12.345678Z)."""
-    return moment.isoformat(timespec="microseconds") + "Z"
+    # isoformat() leaves the fraction out only when it is zero; timespec= would parse a keyword on every call:
+    # two times a person, 200 a page (README, Speed).
+    return moment.isoformat() + "Z" if moment.microsecond else moment.isoformat() + ".000000Z"
