@@ -8,6 +8,7 @@ from datetime import date, datetime
 import pytest
 import regex
 
+from people_api.people import person as person_rules
 from people_api.people.person import (
     FIELDS,
     PersonInvalid,
@@ -337,6 +338,38 @@ def test_an_invisible_character_that_joins_nothing_is_refused_anywhere_in_a_name
 
     assert list(errors) == [field]
     assert errors[field].startswith(f"must not contain {message}"), errors
+
+
+def answers_for(names: list[str]) -> list[tuple[str | None, dict[str, str]]]:
+    answers = []
+    for name in names:
+        try:
+            answers.append((person_from_json({"last_name": name}, TODAY).last_name, {}))
+        except PersonInvalid as invalid:
+            answers.append((None, {e.field: e.message for e in invalid.errors}))
+    return answers
+
+
+def test_names_seen_before_change_no_later_answer(monkeypatch):
+    # the rules remember characters that need no walk (person._PLAIN_IN_NAME): what a name's characters met
+    # earlier, beside other characters, must not change whether a later name is refused, nor why
+    names = [*VISIBLE_NAMES.values(), *(name for name, _ in HIDDEN_INSIDE.values())]
+    names += [a + b for a in names for b in names[:8]]
+    monkeypatch.setattr(person_rules, "_PLAIN_IN_NAME", set())
+    cold = answers_for(names)
+
+    assert answers_for(names) == cold
+    assert answers_for(list(reversed(names))) == list(reversed(cold))
+
+
+def test_a_file_of_every_code_point_does_not_grow_what_the_rules_remember(monkeypatch):
+    monkeypatch.setattr(person_rules, "_PLAIN_IN_NAME", set())
+    letters = [chr(c) for c in range(0x4E00, 0x4E00 + 3 * person_rules._PLAIN_IN_NAME_MAX)]
+
+    answers = answers_for(["李" + letter for letter in letters])
+
+    assert all(stored is not None for stored, _ in answers)
+    assert len(person_rules._PLAIN_IN_NAME) == person_rules._PLAIN_IN_NAME_MAX
 
 
 def test_the_csv_import_and_a_patch_refuse_a_hidden_character_by_the_same_rule():
