@@ -128,7 +128,8 @@ def child(key: str, size: int, result: str) -> None:
     (report,) = lambda_handler(event, LambdaContext("import-benchmark", memory_limit_in_mb=1024))["reports"]
     seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started
     peak_mb = peak_rss_mb()
-    outcome = {"seconds": seconds, "cpu_seconds": cpu_seconds, "ready_mb": ready_mb, "peak_mb": peak_mb, "report": report}
+    outcome = {"seconds": seconds, "cpu_seconds": cpu_seconds, "ready_mb": ready_mb, "peak_mb": peak_mb}
+    outcome["report"] = report
     Path(result).write_text(json.dumps(outcome))
 
 
@@ -175,7 +176,8 @@ def measure(conn, endpoint: str, database: str, full: Path, small: Path, rows_wa
         run = run_import(endpoint, database, "bench/people-1.csv", full, method)
         rows = run["report"]["rows"]
         assert run["report"]["status"] == "succeeded" and rows["read"] == rows_wanted, run["report"]
-        rates[f"import ({method})"] = (run["seconds"], rows["read"], f"{rows['inserted']:,} inserted; {run['cpu_seconds']:.2f} s CPU in its process")
+        note = f"{rows['inserted']:,} inserted; {run['cpu_seconds']:.2f} s CPU in its process"
+        rates[f"import ({method})"] = (run["seconds"], rows["read"], note)
         peaks[method] = (small_run["report"]["rows"]["read"], small_run["peak_mb"], run["peak_mb"], run["ready_mb"])
     fresh_table(conn, BASELINE_TABLE)
     seconds, rows = load_data(conn, full)
