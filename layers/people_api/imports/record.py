@@ -44,8 +44,16 @@ class RowCounts:
     conflict: int = 0  # upsert, mirror: people the API wrote after the import started, left as the API wrote them
 
     def as_json(self) -> dict[str, int]:
-        counts = (self.read, self.inserted, self.duplicate, self.rejected, self.updated, self.unchanged)
-        return rows_json(*counts, self.deleted, self.conflict)
+        return rows_json(
+            self.read,
+            self.inserted,
+            self.duplicate,
+            self.rejected,
+            self.updated,
+            self.unchanged,
+            self.deleted,
+            self.conflict,
+        )
 
 
 def rows_json(
